@@ -1,0 +1,92 @@
+"""The ``broker`` command: serve, migrate."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from broker import __version__
+from broker.config import DEFAULT_PORT, ConfigError, Settings
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return Settings.from_env(**flags)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _database_url(settings: Settings) -> tuple[str, Any]:
+    """The external database, or the embedded server started under the data directory."""
+    if settings.database_url:
+        return settings.database_url, None
+    from broker import embedded
+
+    return embedded.start(settings.data_dir)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="broker")
+def main() -> None:
+    """A durable message broker on PostgreSQL that speaks SQS."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help=f"Port to bind (default {DEFAULT_PORT}).")
+@click.option("--database-url", default=None, help="External PostgreSQL; else the embedded one.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the embedded PostgreSQL keeps its data.")
+@click.option("--public-url", default=None, help="Base URL of the queue URLs handed out.")
+@click.option("--migrate/--no-migrate", default=None, help="Migrate the schema on start (default).")
+@click.option("--log-level", default=None, help="debug, info, warning or error.")
+def serve(**flags: Any) -> None:
+    """Run the broker (SQS on POST /) until SIGTERM or Ctrl-C."""
+    import uvicorn
+
+    from broker.app import create_app
+    from broker.storage import migrations
+
+    settings = _settings(**flags)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url, embedded_server = _database_url(settings)
+    if settings.migrate:
+        migrations.upgrade(url)
+    settings = Settings.from_env(**{**flags, "database_url": url})
+    app = create_app(settings)
+    click.echo(f"broker {__version__} serving SQS on http://{settings.host}:{settings.port}/",
+               err=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        # Long polls last up to 20 s: let them finish on shutdown, then stop.
+        timeout_graceful_shutdown=25,
+        timeout_keep_alive=75,
+    )
+    del embedded_server  # kept alive until here; the embedded server stops with the last user
+
+
+@main.command()
+@click.option("--database-url", default=None, help="External PostgreSQL; else the embedded one.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--revision", default="head", show_default=True, help="Revision to upgrade to.")
+def migrate(database_url: str | None, data_dir: Path | None, revision: str) -> None:
+    """Upgrade the schema to the latest revision (or to --revision)."""
+    from broker.storage import migrations
+
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    url, embedded_server = _database_url(settings)
+    migrations.upgrade(url, revision)
+    click.echo(f"schema at {migrations.current_revision(url) or 'base'}")
+    del embedded_server
+
+
+if __name__ == "__main__":
+    sys.exit(main())

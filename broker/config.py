@@ -1,0 +1,106 @@
+"""Settings: read once at start-up from ``BROKER_*`` environment variables and CLI flags.
+
+Every value is validated here, so a bad configuration fails before the broker binds a port.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 9324
+"""The port of ``broker serve``: the SQS convention of ElasticMQ, so existing local setups work."""
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pgbroker"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    database_url: str | None = None
+    """An external PostgreSQL; when unset the broker runs its embedded server under ``data_dir``."""
+    data_dir: Path = default_data_dir()
+    public_url: str | None = None
+    """Base of the queue URLs the broker hands out; defaults to the request's own host."""
+    region: str = "us-east-1"
+    migrate: bool = True
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    max_request_bytes: int = 2 * 1_048_576
+    max_message_bytes: int = 1_048_576
+    """The ceiling of any queue's MaximumMessageSize (AWS: 1 MiB)."""
+    queue_cache_seconds: float = 1.0
+    """How long a process trusts its cached copy of a queue's attributes (AWS: up to 60 s)."""
+    poll_interval_seconds: float = 1.0
+    """The fallback re-check of a waiting receive when no wake-up arrives."""
+    notify_window_seconds: float = 0.005
+    """NOTIFY for other processes is sent at most once per queue per window."""
+    janitor_interval_seconds: float = 5.0
+    janitor_batch_size: int = 1000
+    delete_recreate_cooldown_seconds: int = 60
+    """AWS refuses to re-create a queue name within 60 s of its deletion (QueueDeletedRecently)."""
+    purge_cooldown_seconds: int = 60
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"BROKER_PORT must be between 1 and 65535, got {self.port}")
+        if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
+            raise ConfigError("BROKER_POOL_MIN_SIZE must be >= 1 and <= BROKER_POOL_MAX_SIZE")
+        if not 1024 <= self.max_message_bytes <= 16 * 1_048_576:
+            raise ConfigError("BROKER_MAX_MESSAGE_BYTES must be between 1024 and 16 MiB")
+        if self.max_request_bytes < self.max_message_bytes:
+            raise ConfigError("BROKER_MAX_REQUEST_BYTES must be >= BROKER_MAX_MESSAGE_BYTES")
+        for name in ("queue_cache_seconds", "poll_interval_seconds", "janitor_interval_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"BROKER_{name.upper()} must be positive")
+        if self.notify_window_seconds < 0:
+            raise ConfigError("BROKER_NOTIFY_WINDOW_SECONDS must not be negative")
+        if self.log_level.lower() not in {"debug", "info", "warning", "error", "critical"}:
+            raise ConfigError(f"BROKER_LOG_LEVEL must be a logging level, got {self.log_level!r}")
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError("BROKER_PUBLIC_URL must start with http:// or https://")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``BROKER_<FIELD>`` variables, then ``overrides`` (CLI flags) on top."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"BROKER_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, f.type)
+        settings = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given) if given else settings
+
+
+def _parse(name: str, raw: str, annotation: Any) -> Any:
+    kind = str(annotation)
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("bool"):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind.startswith("Path"):
+            return Path(raw)
+    except ValueError:
+        raise ConfigError(f"BROKER_{name.upper()}: cannot read {raw!r} as {kind}") from None
+    return raw

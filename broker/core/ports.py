@@ -1,0 +1,161 @@
+"""What the core needs from the outside world: a store and a wake-up channel.
+
+The store is deliberately narrow: one method per statement, each taking plain values or one
+frozen parameter type. ``broker.storage.PostgresStore`` implements it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from broker.core.models import MessageAttributes, MoveTask, Queue, QueueCounts
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    message_id: str
+    body: str
+    attributes: MessageAttributes
+    trace_header: str | None
+    delay_seconds: int
+    group_id: str | None = None
+    deduplication_id: str | None = None
+    deduplication_scope: str = ""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The store's answer for one sent message: its id, or the original's for a duplicate."""
+
+    message_id: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class LeaseParams:
+    queue: Queue
+    limit: int
+    visibility_timeout: int
+    max_receives: int
+    """0 when the queue has no redrive policy."""
+    dead_letter_queue: Queue | None
+    attempt_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LeasedMessage:
+    row: int
+    message_id: str
+    body: str
+    attributes: MessageAttributes
+    trace_header: str | None
+    sender_id: str | None
+    sent_at: datetime
+    receive_count: int
+    first_received_at: datetime | None
+    receipt_token: int
+    group_id: str | None
+    deduplication_id: str | None
+    dead_letter_source_arn: str | None
+
+
+@dataclass(frozen=True)
+class Lease:
+    messages: list[LeasedMessage]
+    dead_lettered: int
+
+
+@dataclass(frozen=True)
+class VisibilityChange:
+    row: int
+    token: int
+    timeout: int
+
+
+class Store(Protocol):
+    async def create_queue(
+        self, account_id: str, name: str, region: str, arn: str, fifo: bool,
+        attributes: Mapping[str, str], tags: Mapping[str, str],
+    ) -> Queue | None: ...
+
+    async def get_queue(self, account_id: str, name: str) -> Queue | None: ...
+
+    async def get_queue_by_arn(self, arn: str) -> Queue | None: ...
+
+    async def get_queue_by_id(self, queue_id: int) -> Queue | None: ...
+
+    async def recently_deleted(self, account_id: str, name: str, seconds: int) -> bool: ...
+
+    async def list_queues(
+        self, account_id: str, prefix: str, after: str, limit: int
+    ) -> list[Queue]: ...
+
+    async def list_dead_letter_sources(
+        self, account_id: str, arn: str, after: str, limit: int
+    ) -> list[Queue]: ...
+
+    async def update_queue_attributes(
+        self, queue_id: int, set_: Mapping[str, str], unset: Sequence[str]
+    ) -> Queue | None: ...
+
+    async def tag_queue(self, queue_id: int, tags: Mapping[str, str]) -> Queue | None: ...
+
+    async def untag_queue(self, queue_id: int, keys: Sequence[str]) -> Queue | None: ...
+
+    async def delete_queue(self, queue_id: int) -> bool: ...
+
+    async def purge_queue(self, queue_id: int, cooldown: int) -> bool: ...
+
+    async def count_messages(self, queue_id: int) -> QueueCounts: ...
+
+    async def send_messages(
+        self, queue: Queue, messages: Sequence[NewMessage], sender_id: str
+    ) -> list[Stored]: ...
+
+    async def lease_messages(self, params: LeaseParams) -> Lease: ...
+
+    async def seconds_until_visible(self, queue_id: int) -> float | None: ...
+
+    async def delete_messages(
+        self, queue_id: int, receipts: Sequence[tuple[int, int]]
+    ) -> set[int]: ...
+
+    async def change_visibility(
+        self, queue_id: int, changes: Sequence[VisibilityChange]
+    ) -> list[str]: ...
+
+    async def create_move_task(
+        self, handle: str, account_id: str, source: Queue, destination_arn: str | None,
+        max_per_second: int | None,
+    ) -> bool: ...
+
+    async def list_move_tasks(
+        self, account_id: str, source_arn: str, limit: int
+    ) -> list[MoveTask]: ...
+
+    async def get_move_task(self, handle: str) -> MoveTask | None: ...
+
+    async def cancel_move_task(self, handle: str) -> int | None: ...
+
+
+class Signal(Protocol):
+    """Tells waiting receivers, here and in other broker processes, that a queue has messages."""
+
+    def sent(self, queue_id: int, count: int) -> None: ...
+
+
+class Maintenance(Protocol):
+    """The bounded batch steps of the background workers; each returns how much it did."""
+
+    async def delete_expired_messages(self, limit: int) -> int: ...
+
+    async def purge_step(self, limit: int) -> int: ...
+
+    async def deleted_queues_step(self, cooldown: int, limit: int) -> int: ...
+
+    async def delete_expired_bookkeeping(self, limit: int) -> int: ...
+
+    async def move_step(self, budget_seconds: float) -> int | None: ...

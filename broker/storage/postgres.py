@@ -1,0 +1,484 @@
+"""PostgresStore: the Store port on psycopg 3 with a connection pool.
+
+Each method runs one named statement (FIFO sends and receives add the queue lock before it) and
+returns core types. Driver errors are translated once, in ``translate_errors``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from psycopg import AsyncConnection, Rollback
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from broker.core.models import (
+    MessageAttributes,
+    MessageAttributeValue,
+    MoveTask,
+    MoveTaskStatus,
+    Queue,
+    QueueCounts,
+)
+from broker.core.ports import (
+    Lease,
+    LeasedMessage,
+    LeaseParams,
+    NewMessage,
+    Stored,
+    VisibilityChange,
+)
+from broker.core.queue_attributes import settings_of
+from broker.storage.errors import translate_errors
+from broker.storage.queries import QUERIES
+
+set_json_loads(orjson.loads)
+set_json_dumps(orjson.dumps)
+
+Connection = AsyncConnection[DictRow]
+
+
+def connection_kwargs(application_name: str) -> dict[str, Any]:
+    # Never let a broker session pin the xmin horizon: an abandoned transaction is cut off.
+    return {
+        "autocommit": True,
+        "row_factory": dict_row,
+        "application_name": application_name,
+        "options": "-c idle_in_transaction_session_timeout=60000 -c statement_timeout=60000",
+    }
+
+
+def create_pool(conninfo: str, min_size: int, max_size: int) -> AsyncConnectionPool[Connection]:
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs=connection_kwargs("broker"),
+        connection_class=AsyncConnection[DictRow],
+        open=False,
+        name="broker",
+    )
+
+
+class PostgresStore:
+    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        with translate_errors():
+            async with self.pool.connection() as conn:
+                yield conn
+
+    async def _one(self, name: str, params: Mapping[str, Any]) -> DictRow | None:
+        async with self._connection() as conn:
+            cursor = await conn.execute(QUERIES[name], params)
+            return await cursor.fetchone()
+
+    async def _all(self, name: str, params: Mapping[str, Any]) -> list[DictRow]:
+        async with self._connection() as conn:
+            cursor = await conn.execute(QUERIES[name], params)
+            return await cursor.fetchall()
+
+    async def _run(self, name: str, params: Mapping[str, Any]) -> int:
+        async with self._connection() as conn:
+            cursor = await conn.execute(QUERIES[name], params)
+            return cursor.rowcount
+
+    # -- queues ---------------------------------------------------------------------------------
+
+    async def create_queue(
+        self, account_id: str, name: str, region: str, arn: str, fifo: bool,
+        attributes: Mapping[str, str], tags: Mapping[str, str],
+    ) -> Queue | None:
+        row = await self._one(
+            "create_queue",
+            {
+                "account_id": account_id, "name": name, "region": region, "arn": arn,
+                "fifo": fifo, "attributes": Jsonb(dict(attributes)), "tags": Jsonb(dict(tags)),
+            },
+        )
+        return _queue(row) if row else None
+
+    async def get_queue(self, account_id: str, name: str) -> Queue | None:
+        row = await self._one("get_queue", {"account_id": account_id, "name": name})
+        return _queue(row) if row else None
+
+    async def get_queue_by_arn(self, arn: str) -> Queue | None:
+        row = await self._one("get_queue_by_arn", {"arn": arn})
+        return _queue(row) if row else None
+
+    async def get_queue_by_id(self, queue_id: int) -> Queue | None:
+        row = await self._one("get_queue_by_id", {"queue_id": queue_id})
+        return _queue(row) if row else None
+
+    async def recently_deleted(self, account_id: str, name: str, seconds: int) -> bool:
+        row = await self._one(
+            "recently_deleted", {"account_id": account_id, "name": name, "seconds": seconds}
+        )
+        return bool(row and row["exists"])
+
+    async def list_queues(
+        self, account_id: str, prefix: str, after: str, limit: int
+    ) -> list[Queue]:
+        rows = await self._all(
+            "list_queues",
+            {"account_id": account_id, "prefix": prefix, "after": after, "limit": limit},
+        )
+        return [_queue(r) for r in rows]
+
+    async def list_dead_letter_sources(
+        self, account_id: str, arn: str, after: str, limit: int
+    ) -> list[Queue]:
+        rows = await self._all(
+            "list_dead_letter_sources",
+            {"account_id": account_id, "arn": arn, "after": after, "limit": limit},
+        )
+        return [_queue(r) for r in rows]
+
+    async def update_queue_attributes(
+        self, queue_id: int, set_: Mapping[str, str], unset: Sequence[str]
+    ) -> Queue | None:
+        row = await self._one(
+            "update_queue_attributes",
+            {"queue_id": queue_id, "set": Jsonb(dict(set_)), "unset": list(unset)},
+        )
+        return _queue(row) if row else None
+
+    async def tag_queue(self, queue_id: int, tags: Mapping[str, str]) -> Queue | None:
+        row = await self._one("tag_queue", {"queue_id": queue_id, "tags": Jsonb(dict(tags))})
+        return _queue(row) if row else None
+
+    async def untag_queue(self, queue_id: int, keys: Sequence[str]) -> Queue | None:
+        row = await self._one("untag_queue", {"queue_id": queue_id, "keys": list(keys)})
+        return _queue(row) if row else None
+
+    async def delete_queue(self, queue_id: int) -> bool:
+        return await self._one("delete_queue", {"queue_id": queue_id}) is not None
+
+    async def purge_queue(self, queue_id: int, cooldown: int) -> bool:
+        row = await self._one("purge_queue", {"queue_id": queue_id, "cooldown": cooldown})
+        return row is not None
+
+    async def count_messages(self, queue_id: int) -> QueueCounts:
+        row = await self._one("count_messages", {"queue_id": queue_id})
+        assert row is not None
+        return QueueCounts(row["visible"], row["in_flight"], row["delayed"])
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def send_messages(
+        self, queue: Queue, messages: Sequence[NewMessage], sender_id: str
+    ) -> list[Stored]:
+        columns: dict[str, Any] = {
+            "queue_id": queue.id,
+            "sender_id": sender_id,
+            "retention": queue.settings.message_retention_period,
+            "message_ids": [m.message_id for m in messages],
+            "bodies": [m.body for m in messages],
+            "attributes": [_attributes_json(m.attributes) for m in messages],
+            "trace_headers": [m.trace_header for m in messages],
+            "group_ids": [m.group_id for m in messages],
+        }
+        if not queue.fifo:
+            columns["delays"] = [m.delay_seconds for m in messages]
+            rows = await self._all("send_messages", columns)
+            return [Stored(r["message_id"], r["id"]) for r in rows]
+        columns["delay"] = queue.settings.delay_seconds
+        columns["dedup_ids"] = [m.deduplication_id for m in messages]
+        columns["scopes"] = [m.deduplication_scope for m in messages]
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute(QUERIES["lock_queue"], {"queue_id": queue.id})
+            cursor = await conn.execute(QUERIES["send_fifo_messages"], columns)
+            rows = await cursor.fetchall()
+        return [Stored(r["message_id"], r["sequence_number"]) for r in rows]
+
+    async def lease_messages(self, params: LeaseParams) -> Lease:
+        queue = params.queue
+        dlq = params.dead_letter_queue
+        values = {
+            "queue_id": queue.id,
+            "limit": params.limit,
+            "visibility": params.visibility_timeout,
+            "retention": queue.settings.message_retention_period,
+            "max_receives": params.max_receives if dlq else 0,
+            "dlq_id": dlq.id if dlq else None,
+            "dlq_retention": dlq.settings.message_retention_period if dlq else 0,
+            "source_arn": queue.arn,
+            "fifo": queue.fifo,
+        }
+        if not queue.fifo:
+            rows = await self._all("receive_messages", values)
+            return _lease(rows)
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute(QUERIES["lock_queue"], {"queue_id": queue.id})
+            if params.attempt_id:
+                replay = await self._replay_attempt(conn, params)
+                if replay is not None:
+                    return replay
+            cursor = await conn.execute(QUERIES["receive_fifo_messages"], values)
+            lease = _lease(await cursor.fetchall())
+            if params.attempt_id and lease.messages:
+                receipts = [[m.row, m.receipt_token] for m in lease.messages]
+                await conn.execute(
+                    QUERIES["save_receive_attempt"],
+                    {
+                        "queue_id": queue.id,
+                        "attempt_id": params.attempt_id,
+                        "receipts": Jsonb(receipts),
+                    },
+                )
+            return lease
+
+    async def _replay_attempt(self, conn: Connection, params: LeaseParams) -> Lease | None:
+        cursor = await conn.execute(
+            QUERIES["get_receive_attempt"],
+            {"queue_id": params.queue.id, "attempt_id": params.attempt_id},
+        )
+        saved = await cursor.fetchone()
+        if saved is None:
+            return None
+        receipts: list[list[int]] = saved["receipts"]
+        async with conn.transaction():  # a savepoint: a partial replay is undone
+            cursor = await conn.execute(
+                QUERIES["replay_receive_attempt"],
+                {
+                    "queue_id": params.queue.id,
+                    "visibility": params.visibility_timeout,
+                    "rows": [r[0] for r in receipts],
+                    "tokens": [r[1] for r in receipts],
+                },
+            )
+            rows = await cursor.fetchall()
+            if len(rows) == len(receipts):
+                return Lease(sorted((_leased(r) for r in rows), key=lambda m: m.row), 0)
+            # Something changed since: AWS then serves the request as a new receive.
+            raise Rollback()
+        return None
+
+    async def seconds_until_visible(self, queue_id: int) -> float | None:
+        """Seconds until the queue's earliest row becomes visible (negative: already is)."""
+        row = await self._one("seconds_until_visible", {"queue_id": queue_id})
+        return row["seconds"] if row else None
+
+    async def delete_messages(
+        self, queue_id: int, receipts: Sequence[tuple[int, int]]
+    ) -> set[int]:
+        rows = await self._all(
+            "delete_messages",
+            {
+                "queue_id": queue_id,
+                "rows": [r for r, _ in receipts],
+                "tokens": [t for _, t in receipts],
+            },
+        )
+        return {r["id"] for r in rows}
+
+    async def change_visibility(
+        self, queue_id: int, changes: Sequence[VisibilityChange]
+    ) -> list[str]:
+        rows = await self._all(
+            "change_visibility",
+            {
+                "queue_id": queue_id,
+                "rows": [c.row for c in changes],
+                "tokens": [c.token for c in changes],
+                "timeouts": [c.timeout for c in changes],
+            },
+        )
+        return [r["outcome"] for r in rows]
+
+    # -- message move tasks ---------------------------------------------------------------------
+
+    async def create_move_task(
+        self, handle: str, account_id: str, source: Queue, destination_arn: str | None,
+        max_per_second: int | None,
+    ) -> bool:
+        row = await self._one(
+            "create_move_task",
+            {
+                "handle": handle, "account_id": account_id, "queue_id": source.id,
+                "source_arn": source.arn, "destination_arn": destination_arn,
+                "max_per_second": max_per_second,
+            },
+        )
+        return row is not None
+
+    async def list_move_tasks(
+        self, account_id: str, source_arn: str, limit: int
+    ) -> list[MoveTask]:
+        rows = await self._all(
+            "list_move_tasks", {"account_id": account_id, "source_arn": source_arn, "limit": limit}
+        )
+        return [_move_task(r) for r in rows]
+
+    async def get_move_task(self, handle: str) -> MoveTask | None:
+        row = await self._one("get_move_task", {"handle": handle})
+        return _move_task(row) if row else None
+
+    async def cancel_move_task(self, handle: str) -> int | None:
+        row = await self._one("cancel_move_task", {"handle": handle})
+        return int(row["moved"]) if row else None
+
+    # -- maintenance (the janitor and the mover) ------------------------------------------------
+
+    async def delete_expired_messages(self, limit: int) -> int:
+        return await self._run("delete_expired_messages", {"limit": limit})
+
+    async def purge_step(self, limit: int) -> int:
+        """Delete purged rows of every queue with a pending purge, ``limit`` per queue."""
+        deleted = 0
+        for queue in await self._all("purge_pending_queues", {}):
+            values = {"queue_id": queue["id"], "floor": queue["purge_floor"], "limit": limit}
+            count = await self._run("delete_purged_messages", values)
+            deleted += count
+            if count < limit:
+                await self._run("finish_purge", values)
+        return deleted
+
+    async def deleted_queues_step(self, cooldown: int, limit: int) -> int:
+        """Delete rows of deleted queues, then the queue itself once empty and cooled down."""
+        deleted = 0
+        for queue in await self._all("deleted_queues", {"cooldown": cooldown}):
+            values = {"queue_id": queue["id"], "limit": limit}
+            count = await self._run("delete_queue_messages", values)
+            deleted += count
+            if count < limit and queue["cooled"]:
+                await self._run("drop_queue", values)
+        return deleted
+
+    async def delete_expired_bookkeeping(self, limit: int) -> int:
+        dedup = await self._run("delete_expired_deduplication", {"limit": limit})
+        attempts = await self._run("delete_expired_receive_attempts", {"limit": limit})
+        return dedup + attempts
+
+    async def move_step(self, budget_seconds: float) -> int | None:
+        """Advance one running move task by one slice; None when no task is running."""
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(QUERIES["claim_move_task"], {"budget": budget_seconds})
+            task = await cursor.fetchone()
+            if task is None:
+                return None
+            rate = task["max_per_second"] or 500
+            limit = max(1, int(rate * budget_seconds))
+            destination_id: int | None = None
+            if task["destination_arn"]:
+                cursor = await conn.execute(
+                    QUERIES["get_queue_by_arn"], {"arn": task["destination_arn"]}
+                )
+                destination = await cursor.fetchone()
+                if destination is None:
+                    await conn.execute(
+                        QUERIES["fail_move_task"],
+                        {"handle": task["handle"], "reason": "AWS.SimpleQueueService.NonExistentQueue"},
+                    )
+                    return 0
+                destination_id = destination["id"]
+            cursor = await conn.execute(
+                QUERIES["move_messages"],
+                {"queue_id": task["source_queue_id"], "destination_id": destination_id,
+                 "limit": limit},
+            )
+            moved = sum(int(r["moved"]) for r in await cursor.fetchall())
+            await conn.execute(
+                QUERIES["advance_move_task"],
+                {"handle": task["handle"], "moved": moved, "finished": moved < limit},
+            )
+            return moved
+
+    async def notify_payloads(self, channel: str, payloads: Sequence[str]) -> None:
+        await self._run("notify_payloads", {"channel": channel, "payloads": list(payloads)})
+
+    async def load_secret(self, name: str, candidate: bytes) -> bytes:
+        """The named secret, created from ``candidate`` by the first process that asks."""
+        row = await self._one("load_secret", {"name": name, "value": candidate})
+        assert row is not None
+        return bytes(row["value"])
+
+    async def ping(self) -> None:
+        async with self._connection() as conn:
+            await conn.execute("SELECT 1")
+
+
+def _queue(row: DictRow) -> Queue:
+    attributes: dict[str, str] = row["attributes"]
+    return Queue(
+        id=row["id"],
+        account_id=row["account_id"],
+        name=row["name"],
+        region=row["region"],
+        attributes=attributes,
+        settings=settings_of(attributes),
+        tags=row["tags"],
+        created_at=row["created_at"],
+        modified_at=row["modified_at"],
+    )
+
+
+def _attributes_json(attributes: MessageAttributes) -> str | None:
+    if not attributes:
+        return None
+    document: dict[str, dict[str, str]] = {}
+    for name, value in attributes.items():
+        if value.binary_value is not None:
+            encoded = base64.b64encode(value.binary_value).decode("ascii")
+            document[name] = {"DataType": value.data_type, "BinaryValue": encoded}
+        else:
+            document[name] = {"DataType": value.data_type, "StringValue": value.string_value or ""}
+    return orjson.dumps(document).decode()
+
+
+def _attributes_of(document: dict[str, dict[str, str]] | None) -> MessageAttributes:
+    if not document:
+        return {}
+    out: dict[str, MessageAttributeValue] = {}
+    for name, value in document.items():
+        if "BinaryValue" in value:
+            out[name] = MessageAttributeValue(
+                value["DataType"], binary_value=base64.b64decode(value["BinaryValue"])
+            )
+        else:
+            out[name] = MessageAttributeValue(value["DataType"], string_value=value["StringValue"])
+    return out
+
+
+def _leased(row: DictRow) -> LeasedMessage:
+    return LeasedMessage(
+        row=row["id"],
+        message_id=row["message_id"],
+        body=row["body"],
+        attributes=_attributes_of(row["attributes"]),
+        trace_header=row["trace_header"],
+        sender_id=row["sender_id"],
+        sent_at=row["sent_at"],
+        receive_count=row["receive_count"],
+        first_received_at=row["first_received_at"],
+        receipt_token=row["receipt_token"],
+        group_id=row["group_id"],
+        deduplication_id=row["dedup_id"],
+        dead_letter_source_arn=row["dead_letter_source_arn"],
+    )
+
+
+def _lease(rows: list[DictRow]) -> Lease:
+    messages = [_leased(r) for r in rows if not r["moved"]]
+    return Lease(messages, sum(1 for r in rows if r["moved"]))
+
+
+def _move_task(row: DictRow) -> MoveTask:
+    return MoveTask(
+        handle=row["handle"],
+        status=MoveTaskStatus(row["status"]),
+        source_arn=row["source_arn"],
+        destination_arn=row["destination_arn"],
+        max_per_second=row["max_per_second"],
+        moved=row["moved"],
+        to_move=row["to_move"],
+        failure_reason=row["failure_reason"],
+        started_at=row["started_at"],
+    )

@@ -1,0 +1,1 @@
+"""Background loops of a broker process, each with one start()/stop() lifecycle."""

@@ -1,0 +1,32 @@
+"""The janitor: retention expiry, purges, deleted queues and expired bookkeeping, in bounded batches.
+
+No step ever deletes more than ``batch_size`` rows in one statement, so it never holds a long
+transaction (which would stop vacuum everywhere) nor a long lock on a hot queue.
+"""
+
+from __future__ import annotations
+
+from broker.core.ports import Maintenance
+from broker.workers.loop import PeriodicWorker
+
+
+class Janitor(PeriodicWorker):
+    name = "janitor"
+
+    def __init__(
+        self, store: Maintenance, interval_seconds: float, batch_size: int, queue_cooldown: int
+    ) -> None:
+        super().__init__(interval_seconds)
+        self._store = store
+        self._batch_size = batch_size
+        self._queue_cooldown = queue_cooldown
+        self.deleted_total = 0
+
+    async def run_once(self) -> bool:
+        limit = self._batch_size
+        expired = await self._store.delete_expired_messages(limit)
+        purged = await self._store.purge_step(limit)
+        dropped = await self._store.deleted_queues_step(self._queue_cooldown, limit)
+        bookkeeping = await self._store.delete_expired_bookkeeping(limit)
+        self.deleted_total += expired + purged + dropped
+        return limit in (expired, bookkeeping) or purged >= limit or dropped >= limit
