@@ -1,0 +1,1 @@
+"""Wire-protocol adapters: decode requests, call ``broker.core``, encode answers."""

@@ -1,0 +1,163 @@
+"""The AWS endpoint: one handler for every path, dispatching on headers and form fields.
+
+SQS (JSON 1.0 or Query), SNS (Query) and EventBridge (JSON 1.1) share the port, as AWS SDKs
+configured with one ``endpoint_url`` expect:
+
+* ``X-Amz-Target: AmazonSQS.<Action>`` -> SQS JSON; ``AWSEvents.<Action>`` -> EventBridge.
+* otherwise ``Action=...`` in the form or query string -> Query, for the service named by the
+  credential scope or, failing that, by ``Version``.
+
+Query requests may be POSTed to a queue URL (``/<account>/<name>``), so every path is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from broker.core.service import BrokerService
+from broker.protocols.aws import faults
+from broker.protocols.aws.context import authenticate, new_request_id
+from broker.protocols.aws.faults import AwsFault
+from broker.protocols.aws.json_protocol import JSON_1_0, JSON_1_1, json_error_response
+from broker.protocols.aws.query_protocol import parse_query_params, xml_error_response
+from broker.protocols.aws.sqs.actions import ACTIONS as SQS_ACTIONS
+from broker.protocols.aws.sqs.endpoint import (
+    SQS_VERSION,
+    sqs_json,
+    sqs_json_error,
+    sqs_query,
+    sqs_query_error,
+)
+from broker.protocols.aws.sqs.queue_urls import queue_path
+
+# A 1 MiB SQS message can triple on the wire: JSON escapes a 4-byte emoji as a 12-byte surrogate
+# pair and form encoding turns every non-ASCII byte into %XX. 4 MiB leaves room for both.
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+
+SNS_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
+SNS_VERSION = "2010-03-31"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with a 413 fault past ``limit`` bytes without buffering more."""
+    too_large = AwsFault(
+        faults.REQUEST_ENTITY_TOO_LARGE, f"The request body exceeds the limit of {limit} bytes."
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def query_service(fields: Mapping[str, str], scope_service: str | None) -> str:
+    """``sqs``, ``sns`` or ``""`` (unknown) for a Query request."""
+    if scope_service in ("sqs", "sns"):
+        return scope_service
+    version = fields.get("Version")
+    if version == SQS_VERSION:
+        return "sqs"
+    if version == SNS_VERSION:
+        return "sns"
+    if version is None and fields.get("Action") in SQS_ACTIONS:
+        return "sqs"
+    return ""
+
+
+class AwsEndpoint:
+    def __init__(self, service: BrokerService, public_url: str | None, max_body_bytes: int) -> None:
+        self._service = service
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._max_body_bytes = max_body_bytes
+
+    def _base_url(self, request: Request) -> str:
+        if self._public_url:
+            return self._public_url
+        host = request.headers.get("host") or request.url.netloc
+        return f"{request.url.scheme}://{host}"
+
+    async def handle(self, request: Request) -> Response:
+        request_id = new_request_id()
+        target = request.headers.get("x-amz-target")
+        if target:
+            return await self._json(request, target, request_id)
+        return await self._query(request, request_id)
+
+    async def _json(self, request: Request, target: str, request_id: str) -> Response:
+        prefix, _, action = target.partition(".")
+        try:
+            body = await read_body(request, self._max_body_bytes)
+            _, caller = authenticate(request.headers, request.query_params)
+            if prefix == "AmazonSQS":
+                return await sqs_json(
+                    self._service, caller, self._base_url(request), action, body, request_id
+                )
+            raise AwsFault(faults.UNKNOWN_OPERATION, f"Unrecognized operation {target}.")
+        except AwsFault as fault:
+            if prefix == "AmazonSQS":
+                return sqs_json_error(fault.fault, fault.message, request_id)
+            content_type = (
+                JSON_1_1 if "1.1" in request.headers.get("content-type", "") else JSON_1_0
+            )
+            return json_error_response(fault.fault, fault.message, request_id, content_type)
+
+    async def _query(self, request: Request, request_id: str) -> Response:
+        service_name = ""
+        try:
+            body = await read_body(request, self._max_body_bytes)
+            fields = parse_query_params(
+                request.url.query, body, request.headers.get("content-type", "")
+            )
+            try:
+                signed, caller = authenticate(request.headers, fields)
+            except AwsFault:
+                # Answer in the format of the service the request was meant for.
+                service_name = query_service(fields, None)
+                raise
+            service_name = query_service(fields, signed.credential.service)
+            action = fields.get("Action")
+            if not action:
+                raise AwsFault(
+                    faults.MISSING_ACTION, "The request must contain the parameter Action."
+                )
+            if service_name != "sqs":
+                raise AwsFault(
+                    faults.INVALID_ACTION, f"The action {action} is not valid for this endpoint."
+                )
+            if "QueueUrl" not in fields and queue_path(request.url.path):
+                # Some SDKs POST to the queue URL and leave it out of the form.
+                fields["QueueUrl"] = self._base_url(request) + request.url.path
+            return await sqs_query(
+                self._service, caller, self._base_url(request), action, fields, request_id
+            )
+        except AwsFault as fault:
+            if service_name == "sns":
+                return xml_error_response(fault.fault, fault.message, request_id, SNS_NAMESPACE)
+            return sqs_query_error(fault.fault, fault.message, request_id)
+
+
+def aws_routes(
+    service: BrokerService,
+    public_url: str | None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> list[BaseRoute]:
+    """Routes serving the AWS wire protocols on ``/`` and on every other path.
+
+    Mount them after any more specific routes: the catch-all path matches everything.
+    """
+    endpoint = AwsEndpoint(service, public_url, max_body_bytes)
+    methods = ["GET", "POST"]
+    return [
+        Route("/", endpoint.handle, methods=methods),
+        Route("/{path:path}", endpoint.handle, methods=methods),
+    ]
