@@ -1,3 +1,3 @@
-"""A self-hosted, durable message broker on PostgreSQL with SQS, SNS and EventBridge wire protocols."""
+"""A self-hosted, durable message broker on PostgreSQL that speaks the AWS wire protocols."""
 
 __version__ = "0.1.0"

@@ -39,8 +39,12 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help=f"Port to bind (default {DEFAULT_PORT}).")
 @click.option("--database-url", default=None, help="External PostgreSQL; else the embedded one.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where the embedded PostgreSQL keeps its data.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the embedded PostgreSQL keeps its data.",
+)
 @click.option("--public-url", default=None, help="Base URL of the queue URLs handed out.")
 @click.option("--migrate/--no-migrate", default=None, help="Migrate the schema on start (default).")
 @click.option("--log-level", default=None, help="debug, info, warning or error.")
@@ -52,15 +56,17 @@ def serve(**flags: Any) -> None:
     from broker.storage import migrations
 
     settings = _settings(**flags)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     url, embedded_server = _database_url(settings)
     if settings.migrate:
         migrations.upgrade(url)
     settings = Settings.from_env(**{**flags, "database_url": url})
     app = create_app(settings)
-    click.echo(f"broker {__version__} serving SQS on http://{settings.host}:{settings.port}/",
-               err=True)
+    click.echo(
+        f"broker {__version__} serving SQS on http://{settings.host}:{settings.port}/", err=True
+    )
     uvicorn.run(
         app,
         host=settings.host,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ class Settings:
     port: int = DEFAULT_PORT
     database_url: str | None = None
     """An external PostgreSQL; when unset the broker runs its embedded server under ``data_dir``."""
-    data_dir: Path = default_data_dir()
+    data_dir: Path = field(default_factory=default_data_dir)
     public_url: str | None = None
     """Base of the queue URLs the broker hands out; defaults to the request's own host."""
     region: str = "us-east-1"

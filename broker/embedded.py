@@ -15,10 +15,10 @@ log = logging.getLogger(__name__)
 
 def start(data_dir: Path) -> tuple[str, Any]:
     """Start (or join) the embedded server; returns its URL and the handle that keeps it alive."""
-    import pgserver  # imported here: only the embedded default needs it
+    from pgserver.postgres_server import get_server  # only the embedded default needs it
 
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     return str(server.get_uri()), server

@@ -74,8 +74,9 @@ def check_attribute_name(name: str) -> None:
 def check_attribute_value(name: str, value: MessageAttributeValue) -> None:
     data_type = value.data_type
     if not data_type:
-        raise InvalidParameterValue(f"The message attribute '{name}' must contain a non-empty "
-                                    "message attribute type.")
+        raise InvalidParameterValue(
+            f"The message attribute '{name}' must contain a non-empty message attribute type."
+        )
     if value.base_type not in _BASE_TYPES or len(data_type) > 256 or data_type.endswith("."):
         raise InvalidParameterValue(
             f"The type of message (user) attribute '{name}' is invalid. You must use only the "
@@ -94,8 +95,7 @@ def check_attribute_value(name: str, value: MessageAttributeValue) -> None:
         return
     if value.string_value is None or value.binary_value is not None:
         raise InvalidParameterValue(
-            f"The message attribute '{name}' with type '{value.base_type}' must use field "
-            "'String'."
+            f"The message attribute '{name}' with type '{value.base_type}' must use field 'String'."
         )
     if value.string_value == "":
         raise InvalidParameterValue(
@@ -119,8 +119,9 @@ def check_number(name: str, text: str) -> None:
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite() or text.strip() != text:
-        raise InvalidParameterValue(f"Can't parse the value '{text}' of message attribute "
-                                    f"'{name}' as a number.")
+        raise InvalidParameterValue(
+            f"Can't parse the value '{text}' of message attribute '{name}' as a number."
+        )
     if number != 0:
         digits = number.normalize().as_tuple().digits
         exponent = number.adjusted()
@@ -183,8 +184,10 @@ def check_fifo_fields(queue: Queue, entry: SendEntry) -> None:
             "Value for parameter MessageDeduplicationId is invalid. Reason: The request "
             "include parameter that is not valid for this queue type."
         )
-    for field, value in (("MessageGroupId", entry.group_id),
-                         ("MessageDeduplicationId", entry.deduplication_id)):
+    for field, value in (
+        ("MessageGroupId", entry.group_id),
+        ("MessageDeduplicationId", entry.deduplication_id),
+    ):
         if value is not None and not _FIFO_ID.fullmatch(value):
             raise InvalidParameterValue(
                 f"Value {value} for parameter {field} is invalid. Reason: {field} can only "

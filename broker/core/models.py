@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 
@@ -69,7 +69,7 @@ class Queue:
     name: str
     region: str
     attributes: Mapping[str, str]
-    """The queue attributes as the caller set them (AWS names, string values), defaults filled in."""
+    """The queue attributes as set (AWS names, string values), with the defaults filled in."""
     settings: QueueSettings
     tags: Mapping[str, str]
     created_at: datetime
@@ -134,7 +134,7 @@ class ReceivedMessage:
     attributes: MessageAttributes
     """The message attributes selected by the request."""
     system_attributes: Mapping[str, str]
-    """The system attributes selected by the request (SentTimestamp, ApproximateReceiveCount, ...)."""
+    """The system attributes the request selected (SentTimestamp, ApproximateReceiveCount...)."""
     trace_header: str | None = None
 
 
@@ -156,7 +156,7 @@ class EntryFailure:
     sender_fault: bool = True
 
 
-class MoveTaskStatus(str, Enum):
+class MoveTaskStatus(StrEnum):
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
     CANCELLING = "CANCELLING"

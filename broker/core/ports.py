@@ -77,8 +77,14 @@ class VisibilityChange:
 
 class Store(Protocol):
     async def create_queue(
-        self, account_id: str, name: str, region: str, arn: str, fifo: bool,
-        attributes: Mapping[str, str], tags: Mapping[str, str],
+        self,
+        account_id: str,
+        name: str,
+        region: str,
+        arn: str,
+        fifo: bool,
+        attributes: Mapping[str, str],
+        tags: Mapping[str, str],
     ) -> Queue | None: ...
 
     async def get_queue(self, account_id: str, name: str) -> Queue | None: ...
@@ -128,7 +134,11 @@ class Store(Protocol):
     ) -> list[str]: ...
 
     async def create_move_task(
-        self, handle: str, account_id: str, source: Queue, destination_arn: str | None,
+        self,
+        handle: str,
+        account_id: str,
+        source: Queue,
+        destination_arn: str | None,
         max_per_second: int | None,
     ) -> bool: ...
 

@@ -72,8 +72,7 @@ def validate_queue_name(name: str, fifo: bool) -> None:
     base = name[: -len(FIFO_SUFFIX)] if name.endswith(FIFO_SUFFIX) else name
     if not QUEUE_NAME.fullmatch(base) or len(name) > 80:
         raise InvalidParameterValue(
-            "Can only include alphanumeric characters, hyphens, or underscores. "
-            "1 to 80 in length"
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
         )
     if fifo != name.endswith(FIFO_SUFFIX):
         raise InvalidParameterValue(

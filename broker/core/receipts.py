@@ -1,9 +1,9 @@
 """Receipt handles: opaque, signed references to one receive of one message.
 
-A handle encodes the queue, the message row and the receipt token of that receive, and carries a
-truncated HMAC-SHA256 under the server secret. A forged or mangled handle is refused without a query;
-a stale handle (the message was received again since) decodes fine but no longer matches the row's
-token, so it cannot delete the re-delivered message.
+A handle encodes the queue, the message row and the receipt token of that receive, and carries
+a truncated HMAC-SHA256 under the server secret. A forged or mangled handle is refused without a
+query; a stale handle (the message was received again since) decodes fine but no longer matches
+the row's token, so it cannot delete the re-delivered message.
 """
 
 from __future__ import annotations
@@ -60,4 +60,6 @@ class ReceiptCodec:
 
 def _invalid(handle: str) -> ReceiptHandleIsInvalid:
     shown = handle if len(handle) <= 64 else handle[:61] + "..."
-    return ReceiptHandleIsInvalid(f"The input receipt handle \"{shown}\" is not a valid receipt handle.")
+    return ReceiptHandleIsInvalid(
+        f'The input receipt handle "{shown}" is not a valid receipt handle.'
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import secrets
@@ -33,13 +34,19 @@ from broker.core.models import (
     SentMessage,
     queue_arn,
 )
-from broker.core.ports import LeasedMessage, LeaseParams, NewMessage, Signal, Store, VisibilityChange
+from broker.core.ports import (
+    LeasedMessage,
+    LeaseParams,
+    NewMessage,
+    Signal,
+    Store,
+    VisibilityChange,
+)
 from broker.core.receipts import Receipt, ReceiptCodec
 from broker.core.wakeups import WakeupHub
 from broker.errors import (
     BrokerError,
     InvalidAttributeName,
-    InvalidAttributeValue,
     InvalidParameterValue,
     MessageNotInflight,
     MissingParameter,
@@ -219,8 +226,11 @@ class BrokerService:
             max_message_bytes=self.limits.max_message_bytes,
         )
         await self._check_redrive(caller, given, queue.fifo, queue.arn)
-        unset = [k for k, v in given.items() if v == "" and k in {
-            "RedrivePolicy", "RedriveAllowPolicy", "Policy", "KmsMasterKeyId"}]
+        unset = [
+            k
+            for k, v in given.items()
+            if v == "" and k in {"RedrivePolicy", "RedriveAllowPolicy", "Policy", "KmsMasterKeyId"}
+        ]
         set_ = {k: v for k, v in given.items() if k not in unset}
         updated = await self._store.update_queue_attributes(queue.id, set_, unset)
         if updated is None:
@@ -301,12 +311,14 @@ class BrokerService:
                     first[key] = len(unique)
                     unique.append(message)
                 position.append(first[key])
-            stored_unique = await self._store.send_messages(queue, unique, caller.access_key_id
-                                                            or caller.account_id)
+            stored_unique = await self._store.send_messages(
+                queue, unique, caller.access_key_id or caller.account_id
+            )
             stored = [stored_unique[i] for i in position]
         else:
-            stored = await self._store.send_messages(queue, new, caller.access_key_id
-                                                     or caller.account_id)
+            stored = await self._store.send_messages(
+                queue, new, caller.access_key_id or caller.account_id
+            )
         self._signal.sent(queue.id, len(entries))
         return [
             SentMessage(
@@ -396,17 +408,13 @@ class BrokerService:
                 next_in = await self._store.seconds_until_visible(queue_id)
                 if next_in is not None and next_in > 0:
                     pause = min(pause, next_in + 0.001)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), pause)
-                except TimeoutError:
-                    pass
 
     def _received(
         self, queue: Queue, message: LeasedMessage, request: ReceiveRequest
     ) -> ReceivedMessage:
-        handle = self._receipts.encode(
-            Receipt(queue.id, message.row, message.receipt_token)
-        )
+        handle = self._receipts.encode(Receipt(queue.id, message.row, message.receipt_token))
         return ReceivedMessage(
             message_id=message.message_id,
             receipt_handle=handle,
@@ -439,7 +447,9 @@ class BrokerService:
 
     async def delete_message(self, caller: Caller, queue: Queue, receipt_handle: str) -> None:
         receipt = self._receipt(queue, receipt_handle)
-        deleted = await self._store.delete_messages(queue.id, [(receipt.message_row, receipt.token)])
+        deleted = await self._store.delete_messages(
+            queue.id, [(receipt.message_row, receipt.token)]
+        )
         if deleted and queue.fifo:
             self._signal.sent(queue.id, 1)  # the group may now deliver its next message
 
@@ -496,8 +506,12 @@ class BrokerService:
             else:
                 results.append(None)
                 changes.append(
-                    (index, VisibilityChange(receipt.message_row, receipt.token,
-                                             entry.visibility_timeout))
+                    (
+                        index,
+                        VisibilityChange(
+                            receipt.message_row, receipt.token, entry.visibility_timeout
+                        ),
+                    )
                 )
         if changes:
             outcomes = await self._store.change_visibility(queue.id, [c for _, c in changes])
@@ -542,9 +556,7 @@ class BrokerService:
             )
         sources = await self._store.list_dead_letter_sources(caller.account_id, source_arn, "", 1)
         if not sources:
-            raise InvalidParameterValue(
-                "Source queue must be configured as a Dead Letter Queue."
-            )
+            raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
         handle = base64.b64encode(
             json.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source_arn}).encode()
         ).decode("ascii")
@@ -658,17 +670,16 @@ def select_attributes(attributes: MessageAttributes, names: Sequence[str]) -> Me
     prefixes = tuple(n[:-2] for n in names if n.endswith(".*"))
     exact = set(names)
     return {
-        k: v
-        for k, v in attributes.items()
-        if k in exact or (prefixes and k.startswith(prefixes))
+        k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))
     }
 
 
 def _visibility_error(entry: HandleEntry, outcome: str) -> Exception:
     handle = entry.receipt_handle
     if outcome == "not_in_flight":
-        return MessageNotInflight("Message does not exist or is not available for visibility "
-                                  "timeout change.")
+        return MessageNotInflight(
+            "Message does not exist or is not available for visibility timeout change."
+        )
     if outcome == "too_long":
         return InvalidParameterValue(
             f"Value {entry.visibility_timeout} for parameter VisibilityTimeout is invalid. "
@@ -688,15 +699,18 @@ def _visibility_error(entry: HandleEntry, outcome: str) -> Exception:
 
 def _check_tags(tags: Mapping[str, str], existing: int) -> None:
     if existing + len(tags) > MAX_TAGS:
-        raise InvalidParameterValue(f"Too many tags added for queue. A queue can have at most "
-                                    f"{MAX_TAGS} tags.")
+        raise InvalidParameterValue(
+            f"Too many tags added for queue. A queue can have at most {MAX_TAGS} tags."
+        )
     for key, value in tags.items():
         if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            raise InvalidParameterValue(f"Tag key {key!r} is invalid: 1 to 128 characters, and "
-                                        "not starting with aws:.")
+            raise InvalidParameterValue(
+                f"Tag key {key!r} is invalid: 1 to 128 characters, and not starting with aws:."
+            )
         if len(value) > 256:
-            raise InvalidParameterValue(f"Tag value for key {key!r} must be at most 256 "
-                                        "characters.")
+            raise InvalidParameterValue(
+                f"Tag value for key {key!r} must be at most 256 characters."
+            )
 
 
 def _page_size(max_results: int | None) -> int:

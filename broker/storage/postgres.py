@@ -93,14 +93,25 @@ class PostgresStore:
     # -- queues ---------------------------------------------------------------------------------
 
     async def create_queue(
-        self, account_id: str, name: str, region: str, arn: str, fifo: bool,
-        attributes: Mapping[str, str], tags: Mapping[str, str],
+        self,
+        account_id: str,
+        name: str,
+        region: str,
+        arn: str,
+        fifo: bool,
+        attributes: Mapping[str, str],
+        tags: Mapping[str, str],
     ) -> Queue | None:
         row = await self._one(
             "create_queue",
             {
-                "account_id": account_id, "name": name, "region": region, "arn": arn,
-                "fifo": fifo, "attributes": Jsonb(dict(attributes)), "tags": Jsonb(dict(tags)),
+                "account_id": account_id,
+                "name": name,
+                "region": region,
+                "arn": arn,
+                "fifo": fifo,
+                "attributes": Jsonb(dict(attributes)),
+                "tags": Jsonb(dict(tags)),
             },
         )
         return _queue(row) if row else None
@@ -266,9 +277,7 @@ class PostgresStore:
         row = await self._one("seconds_until_visible", {"queue_id": queue_id})
         return row["seconds"] if row else None
 
-    async def delete_messages(
-        self, queue_id: int, receipts: Sequence[tuple[int, int]]
-    ) -> set[int]:
+    async def delete_messages(self, queue_id: int, receipts: Sequence[tuple[int, int]]) -> set[int]:
         rows = await self._all(
             "delete_messages",
             {
@@ -296,22 +305,27 @@ class PostgresStore:
     # -- message move tasks ---------------------------------------------------------------------
 
     async def create_move_task(
-        self, handle: str, account_id: str, source: Queue, destination_arn: str | None,
+        self,
+        handle: str,
+        account_id: str,
+        source: Queue,
+        destination_arn: str | None,
         max_per_second: int | None,
     ) -> bool:
         row = await self._one(
             "create_move_task",
             {
-                "handle": handle, "account_id": account_id, "queue_id": source.id,
-                "source_arn": source.arn, "destination_arn": destination_arn,
+                "handle": handle,
+                "account_id": account_id,
+                "queue_id": source.id,
+                "source_arn": source.arn,
+                "destination_arn": destination_arn,
                 "max_per_second": max_per_second,
             },
         )
         return row is not None
 
-    async def list_move_tasks(
-        self, account_id: str, source_arn: str, limit: int
-    ) -> list[MoveTask]:
+    async def list_move_tasks(self, account_id: str, source_arn: str, limit: int) -> list[MoveTask]:
         rows = await self._all(
             "list_move_tasks", {"account_id": account_id, "source_arn": source_arn, "limit": limit}
         )
@@ -375,14 +389,20 @@ class PostgresStore:
                 if destination is None:
                     await conn.execute(
                         QUERIES["fail_move_task"],
-                        {"handle": task["handle"], "reason": "AWS.SimpleQueueService.NonExistentQueue"},
+                        {
+                            "handle": task["handle"],
+                            "reason": "AWS.SimpleQueueService.NonExistentQueue",
+                        },
                     )
                     return 0
                 destination_id = destination["id"]
             cursor = await conn.execute(
                 QUERIES["move_messages"],
-                {"queue_id": task["source_queue_id"], "destination_id": destination_id,
-                 "limit": limit},
+                {
+                    "queue_id": task["source_queue_id"],
+                    "destination_id": destination_id,
+                    "limit": limit,
+                },
             )
             moved = sum(int(r["moved"]) for r in await cursor.fetchall())
             await conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from typing import LiteralString, cast
+from typing import LiteralString
 
 _MARKER = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
@@ -16,7 +16,7 @@ def load(text: str) -> dict[str, LiteralString]:
         lines = [line for line in body.strip().splitlines() if not line.lstrip().startswith("--")]
         if name in statements:
             raise ValueError(f"duplicate query name {name!r}")
-        statements[name] = cast(LiteralString, "\n".join(lines).rstrip(";\n "))
+        statements[name] = "\n".join(lines).rstrip(";\n ")
     return statements
 
 

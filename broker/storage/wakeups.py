@@ -10,6 +10,7 @@ also re-check at the next known visible time and on a slow poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import uuid
@@ -67,10 +68,8 @@ class PostgresSignal:
                 task.cancel()
         for task in (self._listener, self._flusher):
             if task is not None:
-                try:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-                except (asyncio.CancelledError, Exception):
-                    pass
         self._listener = self._flusher = None
         self.connected.clear()
 

@@ -1,4 +1,4 @@
-"""The janitor: retention expiry, purges, deleted queues and expired bookkeeping, in bounded batches.
+"""The janitor: retention expiry, purges, deleted queues and stale bookkeeping, in bounded batches.
 
 No step ever deletes more than ``batch_size`` rows in one statement, so it never holds a long
 transaction (which would stop vacuum everywhere) nor a long lock on a hot queue.

@@ -7,6 +7,7 @@ logged and retried at the next tick, so a database outage pauses a worker instea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,8 @@ class PeriodicWorker:
             return
         self._stopping.set()
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -50,7 +49,5 @@ class PeriodicWorker:
             except Exception:
                 log.exception("%s step failed; retrying in %.1fs", self.name, self.interval_seconds)
             if not more:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.interval_seconds)
-                except TimeoutError:
-                    pass

@@ -69,7 +69,7 @@ BEGIN
         END IF;
         FOR v_attr IN SELECT key, value FROM jsonb_each(send_message.message_attributes) LOOP
             v_type := split_part(v_attr.value ->> 'DataType', '.', 1);
-            IF v_attr.key !~ '^[A-Za-z0-9_.-]{1,256}$'
+            IF v_attr.key !~ '^[A-Za-z0-9_.-]+$' OR length(v_attr.key) > 256
                OR jsonb_typeof(v_attr.value) <> 'object'
                OR v_type NOT IN ('String', 'Number', 'Binary')
                OR (v_type = 'Binary' AND jsonb_typeof(v_attr.value -> 'BinaryValue') IS DISTINCT FROM 'string')
@@ -156,11 +156,18 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index(
-        "queues_live_name", "queues", ["account_id", "name"], unique=True, schema=S,
+        "queues_live_name",
+        "queues",
+        ["account_id", "name"],
+        unique=True,
+        schema=S,
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
     op.create_index(
-        "queues_live_arn", "queues", ["arn"], schema=S,
+        "queues_live_arn",
+        "queues",
+        ["arn"],
+        schema=S,
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
     op.create_table(
@@ -230,7 +237,11 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index(
-        "move_tasks_one_active", "move_tasks", ["source_queue_id"], unique=True, schema=S,
+        "move_tasks_one_active",
+        "move_tasks",
+        ["source_queue_id"],
+        unique=True,
+        schema=S,
         postgresql_where=sa.text("status IN ('RUNNING', 'CANCELLING')"),
     )
     op.create_index("move_tasks_by_source", "move_tasks", ["source_arn", "started_at"], schema=S)
@@ -245,6 +256,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {S}.send_message")
-    for table in ("secrets", "move_tasks", "receive_attempts", "deduplication", "messages", "queues"):
+    for table in (
+        "secrets",
+        "move_tasks",
+        "receive_attempts",
+        "deduplication",
+        "messages",
+        "queues",
+    ):
         op.drop_table(table, schema=S)
     op.execute(f"DROP SEQUENCE {S}.message_ids")

@@ -60,8 +60,16 @@ async def test_fifo_queue_needs_fifo_suffix_and_attribute(service: BrokerService
         ({"NoSuchAttribute": "1"}, InvalidAttributeName),
         ({"ContentBasedDeduplication": "true"}, InvalidAttributeName),
     ],
-    ids=["visibility-too-long", "negative-delay", "size-too-small", "retention-too-short",
-         "wait-too-long", "not-a-number", "unknown-name", "fifo-only-on-standard"],
+    ids=[
+        "visibility-too-long",
+        "negative-delay",
+        "size-too-small",
+        "retention-too-short",
+        "wait-too-long",
+        "not-a-number",
+        "unknown-name",
+        "fifo-only-on-standard",
+    ],
 )
 async def test_attribute_rules(service: BrokerService, caller: Caller, attributes, error):
     with pytest.raises(error):
@@ -138,7 +146,9 @@ async def test_redrive_policy_needs_an_existing_same_type_target(
 
 async def test_redrive_allow_policy_deny_all(service: BrokerService, caller: Caller):
     dlq = await service.create_queue(
-        caller, name("dlq"), {"RedriveAllowPolicy": json.dumps({"redrivePermission": "denyAll"})},
+        caller,
+        name("dlq"),
+        {"RedriveAllowPolicy": json.dumps({"redrivePermission": "denyAll"})},
         {},
     )
     policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 3})
