@@ -37,7 +37,8 @@ class Settings:
     migrate: bool = True
     pool_min_size: int = 2
     pool_max_size: int = 10
-    max_request_bytes: int = 2 * 1_048_576
+    max_request_bytes: int = 4 * 1_048_576
+    """Bodies are escaped on the wire (JSON \\u escapes, form %XX): up to 3x the message bytes."""
     max_message_bytes: int = 1_048_576
     """The ceiling of any queue's MaximumMessageSize (AWS: 1 MiB)."""
     queue_cache_seconds: float = 1.0
