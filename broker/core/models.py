@@ -135,7 +135,6 @@ class ReceivedMessage:
     """The message attributes selected by the request."""
     system_attributes: Mapping[str, str]
     """The system attributes the request selected (SentTimestamp, ApproximateReceiveCount...)."""
-    trace_header: str | None = None
 
 
 @dataclass(frozen=True)

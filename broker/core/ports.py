@@ -157,10 +157,67 @@ class Signal(Protocol):
     def sent(self, queue_id: int, count: int) -> None: ...
 
 
+@dataclass(frozen=True)
+class QueueGauge:
+    account_id: str
+    queue: str
+    visible: int
+    in_flight: int
+    delayed: int
+    oldest_age_seconds: float
+    """Age of the oldest message (0 when the queue is empty)."""
+
+
+class Gauges(Protocol):
+    """Point-in-time figures for metrics; one statement for every queue at once."""
+
+    async def queue_gauges(self) -> list[QueueGauge]: ...
+
+    def pool_stats(self) -> dict[str, int]: ...
+
+
+class Observer(Protocol):
+    """Receives the service's message events (metrics implement it); must not block or raise."""
+
+    def messages_sent(self, queue: Queue, count: int) -> None: ...
+
+    def messages_received(self, queue: Queue, count: int) -> None: ...
+
+    def messages_deleted(self, queue: Queue, count: int) -> None: ...
+
+    def messages_dead_lettered(self, queue: Queue, count: int) -> None: ...
+
+    def receive_empty(self, queue: Queue) -> None: ...
+
+    def messages_expired(self, account_id: str, queue_name: str, count: int) -> None: ...
+
+
+class NullObserver:
+    """The observer of a service nobody watches."""
+
+    def messages_sent(self, queue: Queue, count: int) -> None:
+        pass
+
+    def messages_received(self, queue: Queue, count: int) -> None:
+        pass
+
+    def messages_deleted(self, queue: Queue, count: int) -> None:
+        pass
+
+    def messages_dead_lettered(self, queue: Queue, count: int) -> None:
+        pass
+
+    def receive_empty(self, queue: Queue) -> None:
+        pass
+
+    def messages_expired(self, account_id: str, queue_name: str, count: int) -> None:
+        pass
+
+
 class Maintenance(Protocol):
     """The bounded batch steps of the background workers; each returns how much it did."""
 
-    async def delete_expired_messages(self, limit: int) -> int: ...
+    async def delete_expired_messages(self, limit: int) -> list[tuple[str, str, int]]: ...
 
     async def purge_step(self, limit: int) -> int: ...
 

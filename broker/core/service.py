@@ -38,6 +38,8 @@ from broker.core.ports import (
     LeasedMessage,
     LeaseParams,
     NewMessage,
+    NullObserver,
+    Observer,
     Signal,
     Store,
     VisibilityChange,
@@ -93,11 +95,13 @@ class BrokerService:
         signal: Signal,
         hub: WakeupHub,
         limits: ServiceLimits,
+        observer: Observer | None = None,
     ) -> None:
         self._store = store
         self._signal = signal
         self._hub = hub
         self.limits = limits
+        self.observer: Observer = observer or NullObserver()
         self._cache: dict[tuple[str, str], tuple[float, Queue]] = {}
         self._codec: ReceiptCodec | None = None
 
@@ -320,6 +324,7 @@ class BrokerService:
                 queue, new, caller.access_key_id or caller.account_id
             )
         self._signal.sent(queue.id, len(entries))
+        self.observer.messages_sent(queue, len(entries))
         return [
             SentMessage(
                 id=entry.id,
@@ -385,6 +390,10 @@ class BrokerService:
             attempt_id=request.receive_request_attempt_id if queue.fifo else None,
         )
         leased = await self._lease(params, wait)
+        if leased:
+            self.observer.messages_received(queue, len(leased))
+        else:
+            self.observer.receive_empty(queue)
         return [self._received(queue, m, request) for m in leased]
 
     async def _lease(self, params: LeaseParams, wait: float) -> list[LeasedMessage]:
@@ -395,6 +404,8 @@ class BrokerService:
             while True:
                 woken.clear()
                 lease = await self._store.lease_messages(params)
+                if lease.dead_lettered:
+                    self.observer.messages_dead_lettered(params.queue, lease.dead_lettered)
                 if lease.messages:
                     if len(lease.messages) == params.limit:
                         self._hub.wake(queue_id)  # there may be more: pass the baton
@@ -423,7 +434,6 @@ class BrokerService:
             system_attributes=self._system_attributes(
                 queue, message, request.system_attribute_names
             ),
-            trace_header=message.trace_header,
         )
 
     def _system_attributes(
@@ -469,8 +479,10 @@ class BrokerService:
                 results[entry.id] = entry.id
         if receipts:
             deleted = await self._store.delete_messages(queue.id, receipts)
-            if deleted and queue.fifo:
-                self._signal.sent(queue.id, len(deleted))
+            if deleted:
+                self.observer.messages_deleted(queue, len(deleted))
+                if queue.fifo:
+                    self._signal.sent(queue.id, len(deleted))
         return [results[e.id] for e in entries]
 
     async def change_message_visibility(

@@ -30,6 +30,7 @@ from broker.core.ports import (
     LeasedMessage,
     LeaseParams,
     NewMessage,
+    QueueGauge,
     Stored,
     VisibilityChange,
 )
@@ -180,6 +181,27 @@ class PostgresStore:
         row = await self._one("count_messages", {"queue_id": queue_id})
         assert row is not None
         return QueueCounts(row["visible"], row["in_flight"], row["delayed"])
+
+    async def queue_gauges(self) -> list[QueueGauge]:
+        rows = await self._all("queue_gauges", {})
+        return [
+            QueueGauge(
+                r["account_id"],
+                r["name"],
+                r["visible"],
+                r["in_flight"],
+                r["delayed"],
+                r["oldest_age"],
+            )
+            for r in rows
+        ]
+
+    def pool_stats(self) -> dict[str, int]:
+        """Connections by state: ``idle`` in the pool, ``busy`` lent out, ``waiting`` requests."""
+        stats = self.pool.get_stats()
+        size = stats.get("pool_size", 0)
+        idle = stats.get("pool_available", 0)
+        return {"idle": idle, "busy": size - idle, "waiting": stats.get("requests_waiting", 0)}
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -341,8 +363,10 @@ class PostgresStore:
 
     # -- maintenance (the janitor and the mover) ------------------------------------------------
 
-    async def delete_expired_messages(self, limit: int) -> int:
-        return await self._run("delete_expired_messages", {"limit": limit})
+    async def delete_expired_messages(self, limit: int) -> list[tuple[str, str, int]]:
+        """Delete up to ``limit`` expired rows; (account, queue, count) for each queue touched."""
+        rows = await self._all("delete_expired_messages", {"limit": limit})
+        return [(r["account_id"], r["name"], int(r["expired"])) for r in rows]
 
     async def purge_step(self, limit: int) -> int:
         """Delete purged rows of every queue with a pending purge, ``limit`` per queue."""

@@ -6,7 +6,7 @@ transaction (which would stop vacuum everywhere) nor a long lock on a hot queue.
 
 from __future__ import annotations
 
-from broker.core.ports import Maintenance
+from broker.core.ports import Maintenance, NullObserver, Observer
 from broker.workers.loop import PeriodicWorker
 
 
@@ -14,17 +14,26 @@ class Janitor(PeriodicWorker):
     name = "janitor"
 
     def __init__(
-        self, store: Maintenance, interval_seconds: float, batch_size: int, queue_cooldown: int
+        self,
+        store: Maintenance,
+        interval_seconds: float,
+        batch_size: int,
+        queue_cooldown: int,
+        observer: Observer | None = None,
     ) -> None:
         super().__init__(interval_seconds)
         self._store = store
+        self._observer: Observer = observer or NullObserver()
         self._batch_size = batch_size
         self._queue_cooldown = queue_cooldown
         self.deleted_total = 0
 
     async def run_once(self) -> bool:
         limit = self._batch_size
-        expired = await self._store.delete_expired_messages(limit)
+        expired = 0
+        for account_id, queue_name, count in await self._store.delete_expired_messages(limit):
+            self._observer.messages_expired(account_id, queue_name, count)
+            expired += count
         purged = await self._store.purge_step(limit)
         dropped = await self._store.deleted_queues_step(self._queue_cooldown, limit)
         bookkeeping = await self._store.delete_expired_bookkeeping(limit)

@@ -77,6 +77,19 @@ FROM broker.messages m
 WHERE m.queue_id = %(queue_id)s
   AND m.id > (SELECT purge_floor FROM broker.queues WHERE id = %(queue_id)s);
 
+-- name: queue_gauges
+-- Depth and oldest age of every live queue in one pass; metrics run it in the background.
+SELECT q.account_id, q.name,
+       count(m.id) FILTER (WHERE m.visible_at <= now()) AS visible,
+       count(m.id) FILTER (WHERE m.visible_at > now() AND m.receive_count > 0) AS in_flight,
+       count(m.id) FILTER (WHERE m.visible_at > now() AND m.receive_count = 0) AS delayed,
+       coalesce(extract(epoch FROM now() - min(m.sent_at)), 0)::float8 AS oldest_age
+FROM broker.queues q
+LEFT JOIN broker.messages m ON m.queue_id = q.id AND m.id > q.purge_floor
+WHERE q.deleted_at IS NULL
+GROUP BY q.id
+ORDER BY q.account_id, q.name;
+
 -- name: send_messages
 INSERT INTO broker.messages (
     queue_id, id, message_id, body, attributes, trace_header, sender_id,
@@ -325,12 +338,17 @@ FROM current c
 ORDER BY c.ord;
 
 -- name: delete_expired_messages
-DELETE FROM broker.messages
-WHERE ctid = ANY (ARRAY(
-    SELECT ctid FROM broker.messages WHERE expires_at <= now()
-    LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-))
-RETURNING queue_id;
+WITH gone AS (
+    DELETE FROM broker.messages
+    WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM broker.messages WHERE expires_at <= now()
+        LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING queue_id
+)
+SELECT q.account_id, q.name, count(*) AS expired
+FROM gone JOIN broker.queues q ON q.id = gone.queue_id
+GROUP BY q.account_id, q.name;
 
 -- name: purge_pending_queues
 SELECT id, purge_floor FROM broker.queues WHERE purge_pending;
