@@ -35,6 +35,7 @@ from broker.core.ports import (
     VisibilityChange,
 )
 from broker.core.queue_attributes import settings_of
+from broker.storage.coalescing import Coalescer
 from broker.storage.errors import translate_errors
 from broker.storage.queries import QUERIES
 
@@ -66,9 +67,35 @@ def create_pool(conninfo: str, min_size: int, max_size: int) -> AsyncConnectionP
     )
 
 
+SendKey = tuple[int, int, str]
+"""Queue id, retention seconds, sender id."""
+LeaseKey = tuple[Any, ...]
+"""The values of ``_LEASE_KEY``: receives that agree on all of them can share a statement."""
+_LEASE_KEY = (
+    "queue_id",
+    "source_arn",
+    "fifo",
+    "visibility",
+    "retention",
+    "max_receives",
+    "dlq_id",
+    "dlq_retention",
+)
+
+
 class PostgresStore:
     def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
         self.pool = pool
+        # Two statements of a queue may run at once, so one slow commit does not stall it.
+        self._sends: Coalescer[SendKey, list[NewMessage], list[Stored]] = Coalescer(
+            self._send_standard, max_in_flight=2, max_items=100
+        )
+        self._leases: Coalescer[LeaseKey, int, Lease] = Coalescer(
+            self._lease_standard, max_in_flight=2, max_items=50
+        )
+        self._deletes: Coalescer[int, list[tuple[int, int]], set[int]] = Coalescer(
+            self._delete, max_in_flight=2, max_items=100
+        )
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
@@ -204,56 +231,60 @@ class PostgresStore:
         return {"idle": idle, "busy": size - idle, "waiting": stats.get("requests_waiting", 0)}
 
     # -- messages -------------------------------------------------------------------------------
+    #
+    # Standard queues' sends, receives and deletes go through coalescers keyed by queue: calls
+    # that arrive while a statement of their queue is running share the next statement and its
+    # commit. FIFO queues take the queue's lock instead.
 
     async def send_messages(
         self, queue: Queue, messages: Sequence[NewMessage], sender_id: str
     ) -> list[Stored]:
-        columns: dict[str, Any] = {
-            "queue_id": queue.id,
-            "sender_id": sender_id,
-            "retention": queue.settings.message_retention_period,
-            "message_ids": [m.message_id for m in messages],
-            "bodies": [m.body for m in messages],
-            "attributes": [_attributes_json(m.attributes) for m in messages],
-            "trace_headers": [m.trace_header for m in messages],
-            "group_ids": [m.group_id for m in messages],
-        }
         if not queue.fifo:
-            columns["delays"] = [m.delay_seconds for m in messages]
-            rows = await self._all("send_messages", columns)
-            return [Stored(r["message_id"], r["id"]) for r in rows]
-        columns["delay"] = queue.settings.delay_seconds
-        columns["dedup_ids"] = [m.deduplication_id for m in messages]
-        columns["scopes"] = [m.deduplication_scope for m in messages]
+            key = (queue.id, queue.settings.message_retention_period, sender_id)
+            return await self._sends.submit(key, list(messages))
+        columns = _message_columns(messages)
+        columns.update(
+            queue_id=queue.id,
+            sender_id=sender_id,
+            retention=queue.settings.message_retention_period,
+            delay=queue.settings.delay_seconds,
+            dedup_ids=[m.deduplication_id for m in messages],
+            scopes=[m.deduplication_scope for m in messages],
+        )
         async with self._connection() as conn, conn.transaction():
             await conn.execute(QUERIES["lock_queue"], {"queue_id": queue.id})
             cursor = await conn.execute(QUERIES["send_fifo_messages"], columns)
             rows = await cursor.fetchall()
         return [Stored(r["message_id"], r["sequence_number"]) for r in rows]
 
+    async def _send_standard(
+        self, key: SendKey, batches: list[list[NewMessage]]
+    ) -> list[list[Stored]]:
+        queue_id, retention, sender_id = key
+        messages = [m for batch in batches for m in batch]
+        columns = _message_columns(messages)
+        columns.update(
+            queue_id=queue_id,
+            sender_id=sender_id,
+            retention=retention,
+            delays=[m.delay_seconds for m in messages],
+        )
+        rows = await self._all("send_messages", columns)
+        stored = {r["message_id"]: Stored(r["message_id"], r["id"]) for r in rows}
+        return [[stored[m.message_id] for m in batch] for batch in batches]
+
     async def lease_messages(self, params: LeaseParams) -> Lease:
-        queue = params.queue
-        dlq = params.dead_letter_queue
-        values = {
-            "queue_id": queue.id,
-            "limit": params.limit,
-            "visibility": params.visibility_timeout,
-            "retention": queue.settings.message_retention_period,
-            "max_receives": params.max_receives if dlq else 0,
-            "dlq_id": dlq.id if dlq else None,
-            "dlq_retention": dlq.settings.message_retention_period if dlq else 0,
-            "source_arn": queue.arn,
-            "fifo": queue.fifo,
-        }
-        if not queue.fifo:
-            rows = await self._all("receive_messages", values)
-            return _lease(rows)
+        values = _lease_values(params)
+        if not params.queue.fifo:
+            key = tuple(values[name] for name in _LEASE_KEY)
+            return await self._leases.submit(key, params.limit)
         async with self._connection() as conn, conn.transaction():
-            await conn.execute(QUERIES["lock_queue"], {"queue_id": queue.id})
+            await conn.execute(QUERIES["lock_queue"], {"queue_id": params.queue.id})
             if params.attempt_id:
                 replay = await self._replay_attempt(conn, params)
                 if replay is not None:
                     return replay
+            values["limit"] = params.limit
             cursor = await conn.execute(QUERIES["receive_fifo_messages"], values)
             lease = _lease(await cursor.fetchall())
             if params.attempt_id and lease.messages:
@@ -261,12 +292,26 @@ class PostgresStore:
                 await conn.execute(
                     QUERIES["save_receive_attempt"],
                     {
-                        "queue_id": queue.id,
+                        "queue_id": params.queue.id,
                         "attempt_id": params.attempt_id,
                         "receipts": Jsonb(receipts),
                     },
                 )
             return lease
+
+    async def _lease_standard(self, key: LeaseKey, limits: list[int]) -> list[Lease]:
+        """One claim for every waiting receive of the key, shared out in arrival order."""
+        values: dict[str, Any] = dict(zip(_LEASE_KEY, key, strict=True))
+        values["limit"] = sum(limits)
+        lease = _lease(await self._all("receive_messages", values))
+        shares: list[Lease] = []
+        start = 0
+        for limit in limits:
+            # The first share reports the dead-lettered messages: they are counted once.
+            moved = lease.dead_lettered if not shares else 0
+            shares.append(Lease(lease.messages[start : start + limit], moved))
+            start += limit
+        return shares
 
     async def _replay_attempt(self, conn: Connection, params: LeaseParams) -> Lease | None:
         cursor = await conn.execute(
@@ -300,15 +345,20 @@ class PostgresStore:
         return row["seconds"] if row else None
 
     async def delete_messages(self, queue_id: int, receipts: Sequence[tuple[int, int]]) -> set[int]:
+        return await self._deletes.submit(queue_id, list(receipts))
+
+    async def _delete(self, queue_id: int, batches: list[list[tuple[int, int]]]) -> list[set[int]]:
+        receipts = [r for batch in batches for r in batch]
         rows = await self._all(
             "delete_messages",
             {
                 "queue_id": queue_id,
-                "rows": [r for r, _ in receipts],
-                "tokens": [t for _, t in receipts],
+                "rows": [row for row, _ in receipts],
+                "tokens": [token for _, token in receipts],
             },
         )
-        return {r["id"] for r in rows}
+        deleted = {r["id"] for r in rows}
+        return [{row for row, _ in batch if row in deleted} for batch in batches]
 
     async def change_visibility(
         self, queue_id: int, changes: Sequence[VisibilityChange]
@@ -462,6 +512,31 @@ def _queue(row: DictRow) -> Queue:
         created_at=row["created_at"],
         modified_at=row["modified_at"],
     )
+
+
+def _message_columns(messages: Sequence[NewMessage]) -> dict[str, Any]:
+    return {
+        "message_ids": [m.message_id for m in messages],
+        "bodies": [m.body for m in messages],
+        "attributes": [_attributes_json(m.attributes) for m in messages],
+        "trace_headers": [m.trace_header for m in messages],
+        "group_ids": [m.group_id for m in messages],
+    }
+
+
+def _lease_values(params: LeaseParams) -> dict[str, Any]:
+    queue = params.queue
+    dlq = params.dead_letter_queue
+    return {
+        "queue_id": queue.id,
+        "source_arn": queue.arn,
+        "fifo": queue.fifo,
+        "visibility": params.visibility_timeout,
+        "retention": queue.settings.message_retention_period,
+        "max_receives": params.max_receives if dlq else 0,
+        "dlq_id": dlq.id if dlq else None,
+        "dlq_retention": dlq.settings.message_retention_period if dlq else 0,
+    }
 
 
 def _attributes_json(attributes: MessageAttributes) -> str | None:
