@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ def main() -> None:
 @click.option("--public-url", default=None, help="Base URL of the queue URLs handed out.")
 @click.option("--migrate/--no-migrate", default=None, help="Migrate the schema on start (default).")
 @click.option("--log-level", default=None, help="debug, info, warning or error.")
+@click.option("--workers", type=int, default=None, help="Broker processes on the port (default 1).")
 def serve(**flags: Any) -> None:
     """Run the broker (SQS on POST /) until SIGTERM or Ctrl-C."""
     import uvicorn
@@ -63,12 +65,23 @@ def serve(**flags: Any) -> None:
     if settings.migrate:
         migrations.upgrade(url)
     settings = Settings.from_env(**{**flags, "database_url": url})
-    app = create_app(settings)
     click.echo(
         f"broker {__version__} serving SQS on http://{settings.host}:{settings.port}/", err=True
     )
+    app: Any
+    if settings.workers == 1:
+        app = create_app(settings)
+    else:
+        # Worker processes build their own app from the environment: hand them the resolved
+        # settings that way (the embedded server's URL included), migrations already done.
+        for name, value in vars(settings).items():
+            os.environ[f"BROKER_{name.upper()}"] = str(value) if value is not None else ""
+        os.environ["BROKER_MIGRATE"] = "false"
+        app = "broker.cli:worker_app"
     uvicorn.run(
         app,
+        factory=settings.workers > 1,
+        workers=settings.workers,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -77,6 +90,13 @@ def serve(**flags: Any) -> None:
         timeout_keep_alive=75,
     )
     del embedded_server  # kept alive until here; the embedded server stops with the last user
+
+
+def worker_app() -> Any:
+    """The application of one worker process of ``broker serve --workers N``."""
+    from broker.app import create_app
+
+    return create_app(Settings.from_env())
 
 
 @main.command()

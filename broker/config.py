@@ -35,6 +35,8 @@ class Settings:
     """Base of the queue URLs the broker hands out; defaults to the request's own host."""
     region: str = "us-east-1"
     migrate: bool = True
+    workers: int = 1
+    """Broker processes behind the one port; each has its own pool and listener."""
     pool_min_size: int = 2
     pool_max_size: int = 10
     max_request_bytes: int = 4 * 1_048_576
@@ -57,6 +59,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"BROKER_PORT must be between 1 and 65535, got {self.port}")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError(f"BROKER_WORKERS must be between 1 and 64, got {self.workers}")
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise ConfigError("BROKER_POOL_MIN_SIZE must be >= 1 and <= BROKER_POOL_MAX_SIZE")
         if not 1024 <= self.max_message_bytes <= 16 * 1_048_576:
