@@ -32,22 +32,40 @@ RETURNING m.id, m.body
 DELETE = "DELETE FROM bench_baseline.messages WHERE id = ANY(%s)"
 
 
-async def run(url: str, total: int, batch: int, producers: int, consumers: int) -> float:
+async def run(
+    url: str,
+    batch: int,
+    producers: int,
+    consumers: int,
+    *,
+    total: int | None = None,
+    duration: float | None = None,
+) -> float:
     """Messages per second through send + receive + delete."""
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute(SCHEMA)
-    done = 0
+    deadline = time.perf_counter() + duration if duration else None
+    sent = done = 0
+    producing = producers
     body = "x" * 256
+    per_producer = (total or 0) // producers
 
-    async def produce(count: int) -> None:
+    async def produce() -> None:
+        nonlocal sent, producing
         async with await AsyncConnection.connect(url, autocommit=True) as conn:
-            for _ in range(0, count, batch):
+            count = 0
+            while (deadline is None and count < per_producer) or (
+                deadline is not None and time.perf_counter() < deadline
+            ):
                 await conn.execute(SEND, ([body] * batch,))
+                count += batch
+                sent += batch
+        producing -= 1
 
     async def consume() -> None:
         nonlocal done
         async with await AsyncConnection.connect(url, autocommit=True) as conn:
-            while done < total:
+            while producing or done < sent:
                 rows = await (await conn.execute(RECEIVE, (batch,))).fetchall()
                 if not rows:
                     await asyncio.sleep(0.001)
@@ -56,9 +74,9 @@ async def run(url: str, total: int, batch: int, producers: int, consumers: int) 
                 done += len(rows)
 
     started = time.perf_counter()
-    per_producer = total // producers
-    await asyncio.gather(*(produce(per_producer) for _ in range(producers)),
-                         *(consume() for _ in range(consumers)))
+    await asyncio.gather(
+        *(produce() for _ in range(producers)), *(consume() for _ in range(consumers))
+    )
     elapsed = time.perf_counter() - started
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute("DROP SCHEMA bench_baseline CASCADE")

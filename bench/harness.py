@@ -41,9 +41,7 @@ def fresh_database(server: str) -> Iterator[str]:
     name = f"broker_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    params = pg_conninfo.conninfo_to_dict(server)
-    params["dbname"] = name
-    url = pg_conninfo.make_conninfo(**params)
+    url = pg_conninfo.make_conninfo(server, dbname=name)
     try:
         migrations.upgrade(url)
         yield url
@@ -63,33 +61,68 @@ class BrokerProcess:
     port: int
     process: subprocess.Popen[bytes]
 
-    def rss_mb(self) -> float:
-        """Resident memory of the broker process, from /proc."""
+    def peak_rss_mb(self) -> float:
+        """The largest peak resident set (VmHWM) of the process and its worker children."""
+        import psutil
+
         try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
+            root = psutil.Process(self.process.pid)
+            pids = [root.pid, *(child.pid for child in root.children(recursive=True))]
+        except psutil.Error:
             return 0.0
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):  # peak resident set size
-                return int(line.split()[1]) / 1024
+        return max((_peak_rss_mb(pid) for pid in pids), default=0.0)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
         return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Brokers:
+    processes: list[BrokerProcess]
+
+    @property
+    def ports(self) -> list[int]:
+        return [p.port for p in self.processes]
+
+    def peak_rss_mb(self) -> float:
+        return max(p.peak_rss_mb() for p in self.processes)
 
 
 @contextlib.contextmanager
-def brokers(database_url: str, count: int = 1, **env: str) -> Iterator[list[BrokerProcess]]:
+def brokers(database_url: str, count: int = 1, workers: int = 1, **env: str) -> Iterator[Brokers]:
+    """``count`` separate ``broker serve`` processes (each with ``workers`` workers)."""
     started: list[BrokerProcess] = []
     try:
         for _ in range(count):
             port = free_port()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "broker", "serve", "--port", str(port),
-                 "--database-url", database_url, "--no-migrate", "--log-level", "warning"],
-                env={**os.environ, **env},
-            )
+            command = [
+                sys.executable,
+                "-m",
+                "broker",
+                "serve",
+                "--port",
+                str(port),
+                "--database-url",
+                database_url,
+                "--no-migrate",
+                "--log-level",
+                "warning",
+                "--workers",
+                str(workers),
+            ]
+            process = subprocess.Popen(command, env={**os.environ, **env})
             started.append(BrokerProcess(port, process))
         for broker in started:
             _wait_ready(broker)
-        yield started
+        yield Brokers(started)
     finally:
         for broker in started:
             broker.process.send_signal(signal.SIGTERM)
@@ -122,8 +155,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 @dataclass
@@ -143,8 +179,13 @@ class Report:
             print("  ".join(c.ljust(widths[c]) for c in columns))
             for row in self.rows:
                 print("  ".join(_fmt(row.get(c)).ljust(widths[c]) for c in columns))
-        document = {"scenario": self.scenario, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                    time.gmtime()), "machine": machine(), "rows": self.rows, **self.extra}
+        document = {
+            "scenario": self.scenario,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": machine(),
+            "rows": self.rows,
+            **self.extra,
+        }
         line = json.dumps(document)
         print(line)
         RESULTS.mkdir(exist_ok=True)

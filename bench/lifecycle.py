@@ -1,4 +1,9 @@
-"""Lifecycle: producers send, consumers receive and delete, through the SQS HTTP API."""
+"""Lifecycle: producers send, consumers receive and delete, through the SQS HTTP API.
+
+Either a fixed number of messages (then nothing may be lost or duplicated) or a fixed duration
+(for scenarios whose cost grows with time, such as a held transaction). Bodies are 256 bytes and
+carry their id and send time, so the consumer measures end-to-end latency.
+"""
 
 from __future__ import annotations
 
@@ -10,49 +15,79 @@ from dataclasses import dataclass
 from bench.harness import percentile
 from bench.sqs_client import SqsClient
 
+BODY_BYTES = 256
+
 
 @dataclass
 class LifecycleResult:
-    rate: float
+    completed: int
+    seconds: float
     latency_p50_ms: float
     latency_p99_ms: float
     lost: int
     duplicates: int
 
+    @property
+    def rate(self) -> float:
+        return self.completed / self.seconds
+
+
+async def create_queue(port: int, name: str | None = None) -> str:
+    client = SqsClient("127.0.0.1", port)
+    reply = await client.call("CreateQueue", {"QueueName": name or f"bench-{uuid.uuid4().hex[:8]}"})
+    await client.close()
+    return str(reply["QueueUrl"])
+
 
 async def run(
-    port: int | list[int], total: int, batch: int, producers: int, consumers: int,
-    queue_name: str | None = None,
+    ports: list[int],
+    batch: int,
+    producers: int,
+    consumers: int,
+    *,
+    total: int | None = None,
+    duration: float | None = None,
+    queue_url: str | None = None,
+    backlog: int = 0,
 ) -> LifecycleResult:
-    ports = port if isinstance(port, list) else [port]
-    admin = SqsClient("127.0.0.1", ports[0])
-    name = queue_name or f"bench-{uuid.uuid4().hex[:8]}"
-    url = (await admin.call("CreateQueue", {"QueueName": name}))["QueueUrl"]
-    await admin.close()
+    """``total`` messages, or as many as fit in ``duration`` seconds. With ``backlog``, the queue
+    already holds that many messages: consumers take those first, so loss is not checked."""
+    url = queue_url or await create_queue(ports[0])
+    deadline = time.perf_counter() + duration if duration else None
     sent: set[str] = set()
     received: list[str] = []
     latencies: list[float] = []
-    per_producer = total // producers
-    expected = per_producer * producers
-    padding = "x" * 200
+    producing = producers
+    per_producer = (total or 0) // producers
 
     async def produce(index: int) -> None:
+        nonlocal producing
         client = SqsClient("127.0.0.1", ports[index % len(ports)])
-        for start in range(0, per_producer, batch):
-            ids = [f"{index}-{start + i}" for i in range(batch)]
+        count = 0
+        while (deadline is None and count < per_producer) or (
+            deadline is not None and time.perf_counter() < deadline
+        ):
+            ids = [f"{index}-{count + i}" for i in range(batch)]
             now = time.time()
-            bodies = [f"{i}|{now:.6f}|{padding}" for i in ids]
+            bodies = [f"{i}|{now:.6f}|".ljust(BODY_BYTES, "x") for i in ids]
             if batch == 1:
                 await client.call("SendMessage", {"QueueUrl": url, "MessageBody": bodies[0]})
             else:
                 entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)]
                 await client.call("SendMessageBatch", {"QueueUrl": url, "Entries": entries})
             sent.update(ids)
+            count += batch
+        producing -= 1
         await client.close()
+
+    def finished() -> bool:
+        if producing:
+            return False
+        return len(received) >= len(sent) + backlog
 
     async def consume(index: int) -> None:
         client = SqsClient("127.0.0.1", ports[index % len(ports)])
-        while len(received) < expected:
+        while not finished():
             reply = await client.call(
                 "ReceiveMessage",
                 {"QueueUrl": url, "MaxNumberOfMessages": batch, "WaitTimeSeconds": 1},
@@ -62,25 +97,33 @@ async def run(
             for message in messages:
                 ident, stamp, _ = message["Body"].split("|", 2)
                 received.append(ident)
-                latencies.append((now - float(stamp)) * 1000)
+                if stamp:
+                    latencies.append((now - float(stamp)) * 1000)
             if batch == 1:
                 for message in messages:
-                    await client.call("DeleteMessage", {"QueueUrl": url,
-                                                        "ReceiptHandle": message["ReceiptHandle"]})
+                    await client.call(
+                        "DeleteMessage",
+                        {"QueueUrl": url, "ReceiptHandle": message["ReceiptHandle"]},
+                    )
             elif messages:
-                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                           for i, m in enumerate(messages)]
+                entries = [
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ]
                 await client.call("DeleteMessageBatch", {"QueueUrl": url, "Entries": entries})
         await client.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(produce(i) for i in range(producers)),
-                         *(consume(i) for i in range(consumers)))
+    await asyncio.gather(
+        *(produce(i) for i in range(producers)), *(consume(i) for i in range(consumers))
+    )
     elapsed = time.perf_counter() - started
+    mine = [r for r in received if r in sent] if backlog else received
     return LifecycleResult(
-        rate=len(received) / elapsed,
+        completed=len(received),
+        seconds=elapsed,
         latency_p50_ms=percentile(latencies, 50),
         latency_p99_ms=percentile(latencies, 99),
-        lost=len(sent - set(received)),
-        duplicates=len(received) - len(set(received)),
+        lost=len(sent - set(mine)) if not backlog else 0,
+        duplicates=len(mine) - len(set(mine)),
     )

@@ -30,9 +30,7 @@ def _server_url() -> tuple[str, Any]:
 
 
 def _with_dbname(url: str, dbname: str) -> str:
-    params = pg_conninfo.conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return pg_conninfo.make_conninfo(**params)
+    return pg_conninfo.make_conninfo(url, dbname=dbname)
 
 
 def _admin(url: str) -> psycopg.Connection[Any]:

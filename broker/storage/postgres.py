@@ -37,6 +37,7 @@ from broker.core.ports import (
 from broker.core.queue_attributes import settings_of
 from broker.storage.coalescing import Coalescer
 from broker.storage.errors import translate_errors
+from broker.storage.low_water import LowWaterMarks
 from broker.storage.queries import QUERIES
 
 set_json_loads(orjson.loads)
@@ -84,8 +85,14 @@ _LEASE_KEY = (
 
 
 class PostgresStore:
-    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Connection],
+        claim_margin_seconds: float = 0.25,
+        full_scan_seconds: float = 1.0,
+    ) -> None:
         self.pool = pool
+        self._low_water = LowWaterMarks(claim_margin_seconds, full_scan_seconds)
         # Two statements of a queue may run at once, so one slow commit does not stall it.
         self._sends: Coalescer[SendKey, list[NewMessage], list[Stored]] = Coalescer(
             self._send_standard, max_in_flight=2, max_items=100
@@ -303,7 +310,19 @@ class PostgresStore:
         """One claim for every waiting receive of the key, shared out in arrival order."""
         values: dict[str, Any] = dict(zip(_LEASE_KEY, key, strict=True))
         values["limit"] = sum(limits)
-        lease = _lease(await self._all("receive_messages", values))
+        queue_id = values["queue_id"]
+        values["low_water"] = self._low_water.scan_from(queue_id)
+        rows = await self._all("receive_messages", values)
+        [scan] = [r for r in rows if r["kind"] == "scan"]
+        self._low_water.scanned(
+            queue_id,
+            values["low_water"],
+            database_now=scan["sent_at"],
+            claimed=scan["receive_count"],
+            limit=values["limit"],
+            last_claimed=scan["first_received_at"],
+        )
+        lease = _lease(rows)
         shares: list[Lease] = []
         start = 0
         for limit in limits:
@@ -341,7 +360,10 @@ class PostgresStore:
 
     async def seconds_until_visible(self, queue_id: int) -> float | None:
         """Seconds until the queue's earliest row becomes visible (negative: already is)."""
-        row = await self._one("seconds_until_visible", {"queue_id": queue_id})
+        row = await self._one(
+            "seconds_until_visible",
+            {"queue_id": queue_id, "low_water": self._low_water.scan_from(queue_id, full=False)},
+        )
         return row["seconds"] if row else None
 
     async def delete_messages(self, queue_id: int, receipts: Sequence[tuple[int, int]]) -> set[int]:
@@ -585,8 +607,8 @@ def _leased(row: DictRow) -> LeasedMessage:
 
 
 def _lease(rows: list[DictRow]) -> Lease:
-    messages = [_leased(r) for r in rows if not r["moved"]]
-    return Lease(messages, sum(1 for r in rows if r["moved"]))
+    messages = [_leased(r) for r in rows if r["kind"] == "leased"]
+    return Lease(messages, sum(1 for r in rows if r["kind"] == "moved"))
 
 
 def _move_task(row: DictRow) -> MoveTask:

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from broker.storage.low_water import START
 from broker.storage.queries import QUERIES
 
 QUEUE = 424242
@@ -57,6 +58,7 @@ def message_scans(node: dict[str, Any]) -> set[tuple[str, str | None]]:
 
 LEASE = {
     "queue_id": QUEUE,
+    "low_water": START,
     "limit": 10,
     "visibility": 30,
     "retention": 345600,
@@ -73,7 +75,7 @@ CASES = [
     ("receive_fifo_messages", {**LEASE, "fifo": True}, None),
     ("delete_messages", HANDLES, "messages_pkey"),
     ("change_visibility", {**HANDLES, "timeouts": [1, 2]}, "messages_pkey"),
-    ("seconds_until_visible", {"queue_id": QUEUE}, "messages_ready"),
+    ("seconds_until_visible", {"queue_id": QUEUE, "low_water": START}, "messages_ready"),
     ("delete_expired_messages", {"limit": 1000}, "messages_expiry"),
     ("count_messages", {"queue_id": QUEUE}, None),
     ("delete_purged_messages", {"queue_id": QUEUE, "floor": 100, "limit": 1000}, None),

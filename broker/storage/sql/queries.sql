@@ -97,7 +97,7 @@ INSERT INTO broker.messages (
 )
 SELECT
     %(queue_id)s, nextval('broker.message_ids'), m.message_id, m.body, m.attributes,
-    m.trace_header, %(sender_id)s, now(), now() + make_interval(secs => m.delay),
+    m.trace_header, %(sender_id)s, now(), clock_timestamp() + make_interval(secs => m.delay),
     now() + make_interval(secs => %(retention)s), m.group_id
 FROM unnest(
     %(message_ids)s::uuid[], %(bodies)s::text[], %(attributes)s::jsonb[],
@@ -158,11 +158,15 @@ ORDER BY b.ord;
 
 -- name: receive_messages
 -- One statement: claim the oldest visible rows, move the ones past maxReceiveCount to the
--- dead-letter queue, and lease the rest under a new receipt token.
+-- dead-letter queue, and lease the rest under a new receipt token. The scan starts at the
+-- queue's low-water mark, past the dead index entries of messages already consumed (which a
+-- long transaction elsewhere can keep from being vacuumed); the last row reports where this
+-- scan got to, so the store can raise the mark.
 WITH picked AS (
-    SELECT m.queue_id, m.id, m.receive_count
+    SELECT m.queue_id, m.id, m.receive_count, m.visible_at
     FROM broker.messages m
-    WHERE m.queue_id = %(queue_id)s AND m.visible_at <= now()
+    WHERE m.queue_id = %(queue_id)s
+      AND m.visible_at >= %(low_water)s AND m.visible_at <= now()
       AND m.id > (SELECT purge_floor FROM broker.queues WHERE id = %(queue_id)s)
       AND m.sent_at > now() - make_interval(secs => %(retention)s)
     ORDER BY m.visible_at
@@ -193,7 +197,7 @@ moved AS (
 ),
 leased AS (
     UPDATE broker.messages m
-    SET visible_at = now() + make_interval(secs => %(visibility)s),
+    SET visible_at = clock_timestamp() + make_interval(secs => %(visibility)s),
         receive_count = m.receive_count + 1,
         first_received_at = coalesce(m.first_received_at, now()),
         received_at = now(),
@@ -203,14 +207,20 @@ leased AS (
       AND NOT (%(max_receives)s > 0 AND p.receive_count >= %(max_receives)s)
     RETURNING m.*
 )
-SELECT false AS moved, l.id, l.message_id::text, l.body, l.attributes, l.trace_header,
+SELECT 'leased' AS kind, l.id, l.message_id::text, l.body, l.attributes, l.trace_header,
        l.sender_id, l.sent_at, l.receive_count, l.first_received_at, l.receipt_token,
        l.group_id, l.dedup_id, l.dead_letter_source_arn
 FROM leased l
 UNION ALL
-SELECT true, NULL, message_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+SELECT 'moved', NULL, message_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL
 FROM moved
+UNION ALL
+-- The scan report: the database time, and the visible time of the last row claimed (with how
+-- many rows were claimed in all, in receive_count).
+SELECT 'scan', NULL, NULL, NULL, NULL, NULL, NULL, now(),
+       (SELECT count(*) FROM picked)::int, (SELECT max(visible_at) FROM picked), NULL, NULL,
+       NULL, NULL
 ORDER BY 2;
 
 -- name: receive_fifo_messages
@@ -265,12 +275,12 @@ leased AS (
       AND NOT (%(max_receives)s > 0 AND p.receive_count >= %(max_receives)s)
     RETURNING m.*
 )
-SELECT false AS moved, l.id, l.message_id::text, l.body, l.attributes, l.trace_header,
+SELECT 'leased' AS kind, l.id, l.message_id::text, l.body, l.attributes, l.trace_header,
        l.sender_id, l.sent_at, l.receive_count, l.first_received_at, l.receipt_token,
        l.group_id, l.dedup_id, l.dead_letter_source_arn
 FROM leased l
 UNION ALL
-SELECT true, NULL, message_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+SELECT 'moved', NULL, message_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL
 FROM moved
 ORDER BY 2;
@@ -299,7 +309,7 @@ SET receipts = excluded.receipts, expires_at = excluded.expires_at;
 
 -- name: seconds_until_visible
 SELECT extract(epoch FROM min(visible_at) - now())::float8 AS seconds
-FROM broker.messages WHERE queue_id = %(queue_id)s;
+FROM broker.messages WHERE queue_id = %(queue_id)s AND visible_at >= %(low_water)s;
 
 -- name: delete_messages
 DELETE FROM broker.messages m
@@ -319,7 +329,7 @@ current AS (
 ),
 changed AS (
     UPDATE broker.messages m
-    SET visible_at = now() + make_interval(secs => c.timeout)
+    SET visible_at = clock_timestamp() + make_interval(secs => c.timeout)
     FROM current c
     WHERE m.queue_id = %(queue_id)s AND m.id = c.id AND m.receipt_token = c.token
       AND c.in_flight
