@@ -50,7 +50,7 @@ class Broker:
                 s.janitor_batch_size,
                 s.delete_recreate_cooldown_seconds,
             ),
-            Mover(self.store),
+            Mover(self.store, self.signal),
         ]
         for worker in self.workers:
             worker.start()

@@ -195,9 +195,24 @@ def check_fifo_fields(queue: Queue, entry: SendEntry) -> None:
             )
 
 
+def check_system_attributes(attributes: MessageAttributes) -> None:
+    """AWSTraceHeader, a String, is the one message system attribute a sender may set."""
+    for name, value in attributes.items():
+        if name != "AWSTraceHeader":
+            raise InvalidParameterValue(
+                f"Message system attribute name '{name}' is invalid. The only supported message "
+                "system attribute is AWSTraceHeader."
+            )
+        if value.data_type != "String" or not value.string_value:
+            raise InvalidParameterValue(
+                "Message system attribute AWSTraceHeader must be a non-empty String."
+            )
+
+
 def check_send(queue: Queue, entry: SendEntry, max_bytes: int) -> None:
     check_body(entry.body)
     check_attributes(entry.attributes)
+    check_system_attributes(entry.system_attributes)
     check_size(entry, min(queue.settings.maximum_message_size, max_bytes))
     check_delay(queue, entry.delay_seconds)
     check_fifo_fields(queue, entry)

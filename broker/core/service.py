@@ -42,6 +42,7 @@ from broker.core.ports import (
     Observer,
     Signal,
     Store,
+    Stored,
     VisibilityChange,
 )
 from broker.core.receipts import Receipt, ReceiptCodec
@@ -315,12 +316,12 @@ class BrokerService:
                     first[key] = len(unique)
                     unique.append(message)
                 position.append(first[key])
-            stored_unique = await self._store.send_messages(
+            stored_unique = await self._store_messages(
                 queue, unique, caller.access_key_id or caller.account_id
             )
             stored = [stored_unique[i] for i in position]
         else:
-            stored = await self._store.send_messages(
+            stored = await self._store_messages(
                 queue, new, caller.access_key_id or caller.account_id
             )
         self._signal.sent(queue.id, len(entries))
@@ -333,6 +334,15 @@ class BrokerService:
             )
             for entry, result in zip(entries, stored, strict=True)
         ]
+
+    async def _store_messages(
+        self, queue: Queue, messages: Sequence[NewMessage], sender_id: str
+    ) -> list[Stored]:
+        try:
+            return await self._store.send_messages(queue, messages, sender_id)
+        except QueueNotFound:
+            self._forget(queue)  # deleted through another process since we cached it
+            raise
 
     def _new_message(self, queue: Queue, entry: SendEntry) -> NewMessage:
         trace = entry.system_attributes.get("AWSTraceHeader")
@@ -404,8 +414,9 @@ class BrokerService:
             while True:
                 woken.clear()
                 lease = await self._store.lease_messages(params)
-                if lease.dead_lettered:
+                if lease.dead_lettered and params.dead_letter_queue is not None:
                     self.observer.messages_dead_lettered(params.queue, lease.dead_lettered)
+                    self._signal.sent(params.dead_letter_queue.id, lease.dead_lettered)
                 if lease.messages:
                     if len(lease.messages) == params.limit:
                         self._hub.wake(queue_id)  # there may be more: pass the baton
@@ -528,11 +539,11 @@ class BrokerService:
         if changes:
             outcomes = await self._store.change_visibility(queue.id, [c for _, c in changes])
             woke = False
-            for (index, change), outcome in zip(changes, outcomes, strict=True):
+            for (index, _), outcome in zip(changes, outcomes, strict=True):
                 entry = entries[index]
-                if outcome == "changed":
+                if outcome in ("changed", "shortened"):
                     results[index] = entry.id
-                    woke = woke or change.timeout == 0
+                    woke = woke or outcome == "shortened"
                 else:
                     results[index] = EntryFailure(entry.id, _visibility_error(entry, outcome))
             if woke:
@@ -749,9 +760,12 @@ def _page(
 
 def _decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode()
+        name = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode()
     except (binascii.Error, ValueError, UnicodeError):
-        raise InvalidParameterValue("Invalid NextToken value.") from None
+        name = ""
+    if not name:
+        raise InvalidParameterValue("Invalid NextToken value.")
+    return name
 
 
 def _epoch_ms(moment: datetime | None) -> str | None:

@@ -35,6 +35,7 @@ from broker.core.ports import (
     VisibilityChange,
 )
 from broker.core.queue_attributes import settings_of
+from broker.errors import QueueNotFound
 from broker.storage.coalescing import Coalescer
 from broker.storage.errors import translate_errors
 from broker.storage.low_water import LowWaterMarks
@@ -262,6 +263,8 @@ class PostgresStore:
             await conn.execute(QUERIES["lock_queue"], {"queue_id": queue.id})
             cursor = await conn.execute(QUERIES["send_fifo_messages"], columns)
             rows = await cursor.fetchall()
+        if any(r["message_id"] is None for r in rows):
+            raise QueueNotFound()  # deleted since this process cached it
         return [Stored(r["message_id"], r["sequence_number"]) for r in rows]
 
     async def _send_standard(
@@ -277,6 +280,8 @@ class PostgresStore:
             delays=[m.delay_seconds for m in messages],
         )
         rows = await self._all("send_messages", columns)
+        if not rows:
+            raise QueueNotFound()  # deleted since this process cached it
         stored = {r["message_id"]: Stored(r["message_id"], r["id"]) for r in rows}
         return [[stored[m.message_id] for m in batch] for batch in batches]
 
@@ -467,8 +472,9 @@ class PostgresStore:
         attempts = await self._run("delete_expired_receive_attempts", {"limit": limit})
         return dedup + attempts
 
-    async def move_step(self, budget_seconds: float) -> int | None:
-        """Advance one running move task by one slice; None when no task is running."""
+    async def move_step(self, budget_seconds: float) -> dict[int, int] | None:
+        """Advance one running move task by one slice: messages moved per destination queue, or
+        None when no task is due."""
         async with self._connection() as conn, conn.transaction():
             cursor = await conn.execute(QUERIES["claim_move_task"], {"budget": budget_seconds})
             task = await cursor.fetchone()
@@ -490,7 +496,7 @@ class PostgresStore:
                             "reason": "AWS.SimpleQueueService.NonExistentQueue",
                         },
                     )
-                    return 0
+                    return {}
                 destination_id = destination["id"]
             cursor = await conn.execute(
                 QUERIES["move_messages"],
@@ -500,12 +506,13 @@ class PostgresStore:
                     "limit": limit,
                 },
             )
-            moved = sum(int(r["moved"]) for r in await cursor.fetchall())
+            per_queue = {int(r["queue_id"]): int(r["moved"]) for r in await cursor.fetchall()}
+            moved = sum(per_queue.values())
             await conn.execute(
                 QUERIES["advance_move_task"],
                 {"handle": task["handle"], "moved": moved, "finished": moved < limit},
             )
-            return moved
+            return per_queue
 
     async def notify_payloads(self, channel: str, payloads: Sequence[str]) -> None:
         await self._run("notify_payloads", {"channel": channel, "payloads": list(payloads)})

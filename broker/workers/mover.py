@@ -6,20 +6,24 @@ and survives restarts; each step moves one second's worth of messages under a ro
 
 from __future__ import annotations
 
-from broker.core.ports import Maintenance
+from broker.core.ports import Maintenance, Signal
 from broker.workers.loop import PeriodicWorker
 
 
 class Mover(PeriodicWorker):
     name = "mover"
 
-    def __init__(self, store: Maintenance, interval_seconds: float = 1.0) -> None:
+    def __init__(self, store: Maintenance, signal: Signal, interval_seconds: float = 1.0) -> None:
         super().__init__(interval_seconds)
         self._store = store
+        self._signal = signal
 
     async def run_once(self) -> bool:
         # Each task is claimed at most once per interval, which is what enforces its rate.
         for _ in range(100):
-            if await self._store.move_step(self.interval_seconds) is None:
+            moved = await self._store.move_step(self.interval_seconds)
+            if moved is None:
                 break
+            for queue_id, count in moved.items():
+                self._signal.sent(queue_id, count)  # committed: wake the destination's waiters
         return False

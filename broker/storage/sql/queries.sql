@@ -103,6 +103,10 @@ FROM unnest(
     %(message_ids)s::uuid[], %(bodies)s::text[], %(attributes)s::jsonb[],
     %(trace_headers)s::text[], %(delays)s::int[], %(group_ids)s::text[]
 ) WITH ORDINALITY AS m(message_id, body, attributes, trace_header, delay, group_id, ord)
+-- A process may still hold a deleted queue in its cache: its sends must fail, not vanish.
+WHERE EXISTS (
+    SELECT 1 FROM broker.queues WHERE id = %(queue_id)s AND deleted_at IS NULL
+)
 ORDER BY m.ord
 RETURNING message_id::text, id;
 
@@ -137,6 +141,7 @@ inserted AS (
         now() + make_interval(secs => %(retention)s), b.group_id, b.dedup_id
     FROM batch b
     WHERE b.ord NOT IN (SELECT ord FROM duplicate)
+      AND EXISTS (SELECT 1 FROM broker.queues WHERE id = %(queue_id)s AND deleted_at IS NULL)
     ORDER BY b.ord
     RETURNING message_id, id, dedup_id, group_id
 ),
@@ -324,7 +329,7 @@ WITH h AS (
 ),
 current AS (
     SELECT h.ord, h.id, h.token, h.timeout, m.receipt_token, m.visible_at > now() AS in_flight,
-           m.received_at
+           m.received_at, m.visible_at
     FROM h LEFT JOIN broker.messages m ON m.queue_id = %(queue_id)s AND m.id = h.id
 ),
 changed AS (
@@ -338,7 +343,10 @@ changed AS (
 )
 SELECT c.ord,
        CASE
-           WHEN EXISTS (SELECT 1 FROM changed x WHERE x.id = c.id) THEN 'changed'
+           WHEN EXISTS (SELECT 1 FROM changed x WHERE x.id = c.id) THEN
+               -- Sooner than before: waiting receives must re-check.
+               CASE WHEN now() + make_interval(secs => c.timeout) < c.visible_at
+                    THEN 'shortened' ELSE 'changed' END
            WHEN c.receipt_token IS NULL THEN 'gone'
            WHEN c.receipt_token <> c.token THEN 'stale'
            WHEN NOT c.in_flight THEN 'not_in_flight'
