@@ -105,10 +105,17 @@ class BrokerService:
         self.observer: Observer = observer or NullObserver()
         self._cache: dict[tuple[str, str], tuple[float, Queue]] = {}
         self._codec: ReceiptCodec | None = None
+        self._closing = False
 
     def use_receipt_secret(self, secret: bytes) -> None:
         """Set the key of receipt handles: shared by every process, so it comes from the store."""
         self._codec = ReceiptCodec(secret)
+
+    def begin_shutdown(self) -> None:
+        """Waiting receives answer now (with what they have, often nothing) instead of sleeping
+        out their wait, so a draining process stops within moments."""
+        self._closing = True
+        self._hub.wake_all()
 
     @property
     def _receipts(self) -> ReceiptCodec:
@@ -424,7 +431,7 @@ class BrokerService:
                 if lease.dead_lettered:
                     continue  # progress was made; what is left may be deliverable
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or self._closing:
                     return []
                 pause = min(remaining, self.limits.poll_interval_seconds)
                 next_in = await self._store.seconds_until_visible(queue_id)

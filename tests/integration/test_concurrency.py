@@ -125,3 +125,15 @@ async def test_long_poll_wakes_on_a_local_send(broker, caller: Caller):
     await service.send_message(caller, queue, SendEntry("local"))
     messages = await asyncio.wait_for(receive, 15)
     assert [m.body for m in messages] == ["local"]
+
+
+async def test_shutdown_ends_waiting_receives_at_once(broker, caller: Caller):
+    service = broker.service
+    queue = await service.create_queue(caller, f"w-{uuid.uuid4().hex[:8]}", {}, {})
+    receive = asyncio.create_task(
+        service.receive_messages(caller, queue, ReceiveRequest(max_messages=1, wait_seconds=20))
+    )
+    while broker.hub.waiting == 0:  # noqa: ASYNC110 - until the receive is parked
+        await asyncio.sleep(0)
+    service.begin_shutdown()
+    assert await asyncio.wait_for(receive, 5) == []
