@@ -478,8 +478,10 @@ class BrokerService:
         deleted = await self._store.delete_messages(
             queue.id, [(receipt.message_row, receipt.token)]
         )
-        if deleted and queue.fifo:
-            self._signal.sent(queue.id, 1)  # the group may now deliver its next message
+        if deleted:
+            self.observer.messages_deleted(queue, len(deleted))
+            if queue.fifo:
+                self._signal.sent(queue.id, 1)  # the group may now deliver its next message
 
     async def delete_message_batch(
         self, caller: Caller, queue: Queue, entries: Sequence[HandleEntry]

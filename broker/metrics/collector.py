@@ -1,0 +1,266 @@
+"""The per-queue families (gauges computed in the background, counters) and the process gauges.
+
+Queue depth and age take one statement over every queue and its messages, too heavy to run per
+scrape at ten thousand queues and millions of messages. ``QueueGaugeCollector.refresh`` runs it
+in the background (the app schedules it every ``BROKER_METRICS_INTERVAL_SECONDS``, longer when
+the statement is slow) and renders the result once; a scrape copies that text, so its cost does
+not grow with the database and it never touches it. The values are as old as the last refresh,
+which the collector exports as ``broker_queue_gauges_refreshed_timestamp_seconds``.
+
+``QueueCounters`` counts message events per queue. Both hold one row per queue and render it
+straight to the text format (``snapshot()`` on the event loop, the returned renderer on a worker
+thread); they also implement prometheus_client's ``collect()`` for any registry that wants them.
+
+``ProcessGaugeCollector`` holds the figures of this process (long-poll waiters, the database pool,
+readiness). They live on the event loop: ``sample()`` reads them there just before a scrape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from broker.core.ports import Gauges, QueueGauge
+from broker.core.wakeups import WakeupHub
+from broker.metrics.instruments import (
+    DB_POOL_CONNECTIONS,
+    DB_POOL_MAX,
+    LONG_POLL_WAITERS,
+    MESSAGES_DEAD_LETTERED,
+    MESSAGES_DELETED,
+    MESSAGES_EXPIRED,
+    MESSAGES_RECEIVED,
+    MESSAGES_SENT,
+    POOL_STATES,
+    QUEUE_GAUGES_DURATION,
+    QUEUE_GAUGES_FAILURES,
+    QUEUE_GAUGES_TIMESTAMP,
+    QUEUE_MESSAGES,
+    QUEUE_OLDEST_AGE,
+    QUEUE_STATES,
+    READY,
+    RECEIVES_EMPTY,
+    Family,
+)
+
+Renderer = Callable[[bool], str]
+"""Text of some families; the argument tells OpenMetrics (True) from Prometheus text 0.0.4."""
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def queue_labels(account_id: str, queue: str) -> str:
+    return f'account="{_escape(account_id)}",queue="{_escape(queue)}"'
+
+
+def header(family: Family, openmetrics: bool) -> str:
+    """The ``# HELP`` and ``# TYPE`` lines (OpenMetrics names a counter without ``_total``)."""
+    name = family.name
+    if openmetrics and family.type == "counter":
+        name = name.removesuffix("_total")
+    text = family.help.replace("\\", r"\\").replace("\n", r"\n")
+    if openmetrics:
+        text = text.replace('"', r"\"")
+    return f"# HELP {name} {text}\n# TYPE {name} {family.type}\n"
+
+
+def _gauge(family: Family) -> GaugeMetricFamily:
+    return GaugeMetricFamily(family.name, family.help, labels=family.labels or None)
+
+
+def _counter(family: Family) -> CounterMetricFamily:
+    # CounterMetricFamily wants the name without ``_total`` and adds it to the sample.
+    labels = family.labels or None
+    return CounterMetricFamily(family.name.removesuffix("_total"), family.help, labels=labels)
+
+
+# -- queue gauges ------------------------------------------------------------------------------
+
+
+def render_queue_gauges(rows: Sequence[QueueGauge]) -> str:
+    """``broker_queue_messages`` and ``broker_queue_oldest_message_age_seconds`` as text (the
+    same in both formats: gauges)."""
+    labels = [queue_labels(r.account_id, r.queue) for r in rows]
+    name = QUEUE_MESSAGES.name
+    lines = [header(QUEUE_MESSAGES, False)]
+    for label, row in zip(labels, rows, strict=True):
+        lines.append(f'{name}{{{label},state="visible"}} {float(row.visible)!r}\n')
+        lines.append(f'{name}{{{label},state="in_flight"}} {float(row.in_flight)!r}\n')
+        lines.append(f'{name}{{{label},state="delayed"}} {float(row.delayed)!r}\n')
+    name = QUEUE_OLDEST_AGE.name
+    lines.append(header(QUEUE_OLDEST_AGE, False))
+    for label, row in zip(labels, rows, strict=True):
+        lines.append(f"{name}{{{label}}} {float(row.oldest_age_seconds)!r}\n")
+    return "".join(lines)
+
+
+class QueueGaugeCollector:
+    """Queue gauges computed by ``refresh()``; scrapes read what the last refresh left."""
+
+    def __init__(self, gauges: Gauges, clock: Callable[[], float] = time.time) -> None:
+        self._gauges = gauges
+        self._clock = clock
+        self._rows: tuple[QueueGauge, ...] = ()
+        self._text = render_queue_gauges(())
+        self.refreshed_at = 0.0
+        """Unix time of the last successful refresh; 0 before the first."""
+        self.refresh_seconds = 0.0
+        self.failures = 0
+
+    async def refresh(self) -> None:
+        """Query every queue's figures once and replace the cached ones (raises on failure,
+        keeping the previous ones)."""
+        started = time.perf_counter()
+        try:
+            rows = tuple(await self._gauges.queue_gauges())
+        except Exception:
+            self.failures += 1
+            raise
+        # Rendering 40,000 samples takes tens of milliseconds: keep the event loop free.
+        text = await asyncio.to_thread(render_queue_gauges, rows)
+        self._rows, self._text = rows, text  # a scrape on another thread sees old or new
+        self.refresh_seconds = time.perf_counter() - started
+        self.refreshed_at = self._clock()
+
+    def snapshot(self) -> Renderer:
+        text = self._text
+        status = [
+            (QUEUE_GAUGES_TIMESTAMP, self.refreshed_at),
+            (QUEUE_GAUGES_DURATION, self.refresh_seconds),
+            (QUEUE_GAUGES_FAILURES, float(self.failures)),
+        ]
+
+        def render(openmetrics: bool) -> str:
+            lines = [text]
+            for family, value in status:
+                lines.append(header(family, openmetrics))
+                lines.append(f"{family.name} {float(value)!r}\n")
+            return "".join(lines)
+
+        return render
+
+    def collect(self) -> Iterable[Metric]:
+        messages, age = _gauge(QUEUE_MESSAGES), _gauge(QUEUE_OLDEST_AGE)
+        for row in self._rows:
+            labels = [row.account_id, row.queue]
+            for state, value in zip(
+                QUEUE_STATES, (row.visible, row.in_flight, row.delayed), strict=True
+            ):
+                messages.add_metric([*labels, state], value)
+            age.add_metric(labels, row.oldest_age_seconds)
+        timestamp, duration = _gauge(QUEUE_GAUGES_TIMESTAMP), _gauge(QUEUE_GAUGES_DURATION)
+        timestamp.add_metric([], self.refreshed_at)
+        duration.add_metric([], self.refresh_seconds)
+        failures = _counter(QUEUE_GAUGES_FAILURES)
+        failures.add_metric([], self.failures)
+        return [messages, age, timestamp, duration, failures]
+
+    def describe(self) -> Iterable[Metric]:
+        families = (QUEUE_MESSAGES, QUEUE_OLDEST_AGE, QUEUE_GAUGES_TIMESTAMP, QUEUE_GAUGES_DURATION)
+        return [*(_gauge(f) for f in families), _counter(QUEUE_GAUGES_FAILURES)]
+
+
+# -- queue counters ----------------------------------------------------------------------------
+
+COUNTERS: tuple[Family, ...] = (
+    MESSAGES_SENT,
+    MESSAGES_RECEIVED,
+    MESSAGES_DELETED,
+    MESSAGES_DEAD_LETTERED,
+    MESSAGES_EXPIRED,
+    RECEIVES_EMPTY,
+)
+SENT, RECEIVED, DELETED, DEAD_LETTERED, EXPIRED, EMPTY = range(len(COUNTERS))
+
+
+@dataclass
+class _CounterRow:
+    account_id: str
+    queue: str
+    labels: str
+    values: list[float]
+
+
+class QueueCounters:
+    """The message counters of every queue this process has seen, one row per queue.
+
+    A queue's six counters appear together, at 0, on its first event, so ``rate()`` and
+    ``increase()`` see every increment from the start.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], _CounterRow] = {}
+
+    def add(self, counter: int, account_id: str, queue: str, amount: float = 1.0) -> None:
+        row = self._rows.get((account_id, queue))
+        if row is None:
+            labels = queue_labels(account_id, queue)
+            row = _CounterRow(account_id, queue, labels, [0.0] * len(COUNTERS))
+            self._rows[(account_id, queue)] = row
+        row.values[counter] += amount
+
+    def snapshot(self) -> Renderer:
+        rows = list(self._rows.values())  # on the loop: the dict may grow meanwhile
+
+        def render(openmetrics: bool) -> str:
+            lines = []
+            for index, family in enumerate(COUNTERS):
+                lines.append(header(family, openmetrics))
+                name = family.name
+                for row in rows:
+                    lines.append(f"{name}{{{row.labels}}} {row.values[index]!r}\n")
+            return "".join(lines)
+
+        return render
+
+    def collect(self) -> Iterable[Metric]:
+        families = [_counter(f) for f in COUNTERS]
+        for row in list(self._rows.values()):
+            for family, value in zip(families, row.values, strict=True):
+                family.add_metric([row.account_id, row.queue], value)
+        return families
+
+    def describe(self) -> Iterable[Metric]:
+        return [_counter(f) for f in COUNTERS]
+
+
+# -- process gauges ----------------------------------------------------------------------------
+
+
+class ProcessGaugeCollector:
+    """Long-poll waiters, database pool and readiness of this process, sampled on the loop."""
+
+    def __init__(
+        self, gauges: Gauges, hub: WakeupHub, pool_max: int, ready: Callable[[], bool]
+    ) -> None:
+        self._gauges = gauges
+        self._hub = hub
+        self._pool_max = pool_max
+        self._ready = ready
+        self._sample: tuple[Metric, ...] = ()
+
+    def sample(self) -> None:
+        """Read the figures now; call on the event loop that owns the hub and the pool."""
+        waiters = _gauge(LONG_POLL_WAITERS)
+        waiters.add_metric([], self._hub.waiting)
+        stats = self._gauges.pool_stats()
+        pool = _gauge(DB_POOL_CONNECTIONS)
+        for state in POOL_STATES:
+            pool.add_metric([state], stats.get(state, 0))
+        pool_max = _gauge(DB_POOL_MAX)
+        pool_max.add_metric([], self._pool_max)
+        ready = _gauge(READY)
+        ready.add_metric([], 1 if self._ready() else 0)
+        self._sample = (waiters, pool, pool_max, ready)
+
+    def describe(self) -> Iterable[Metric]:
+        return [_gauge(f) for f in (LONG_POLL_WAITERS, DB_POOL_CONNECTIONS, DB_POOL_MAX, READY)]
+
+    def collect(self) -> Iterable[Metric]:
+        return self._sample

@@ -1,0 +1,229 @@
+"""The broker's metric names, its per-app instruments and the request context of access logs.
+
+This is the leaf module of ``broker.metrics``: protocol adapters import it (and nothing else from
+the package) to time requests and to name the request their log lines belong to.
+
+The names in ``FAMILIES`` are a contract: dashboards and alert rules depend on them, and the
+tests of ``deploy/`` and ``helm/`` check every expression against ``series_names()``. Rename one
+only with a deprecation period (export both names for a release).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Histogram
+
+
+@dataclass(frozen=True)
+class Family:
+    """One exported metric family, as PromQL names it (counters with their ``_total``)."""
+
+    name: str
+    type: str
+    """``gauge``, ``counter`` or ``histogram``."""
+    labels: tuple[str, ...]
+    help: str
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """Every series name a query can use."""
+        if self.type == "histogram":
+            return tuple(self.name + s for s in ("_bucket", "_sum", "_count"))
+        return (self.name,)
+
+
+QUEUE_LABELS = ("account", "queue")
+QUEUE_STATES = ("visible", "in_flight", "delayed")
+POOL_STATES = ("idle", "busy", "waiting")
+
+QUEUE_MESSAGES = Family(
+    "broker_queue_messages",
+    "gauge",
+    (*QUEUE_LABELS, "state"),
+    "Messages in the queue by state: visible, in_flight (received, not yet deleted), delayed. "
+    "Refreshed in the background every BROKER_METRICS_INTERVAL_SECONDS.",
+)
+QUEUE_OLDEST_AGE = Family(
+    "broker_queue_oldest_message_age_seconds",
+    "gauge",
+    QUEUE_LABELS,
+    "Age of the oldest message of the queue in any state (0 when empty), as of the last refresh.",
+)
+QUEUE_GAUGES_TIMESTAMP = Family(
+    "broker_queue_gauges_refreshed_timestamp_seconds",
+    "gauge",
+    (),
+    "Unix time of the last successful refresh of the queue gauges (0 before the first).",
+)
+QUEUE_GAUGES_DURATION = Family(
+    "broker_queue_gauges_refresh_duration_seconds",
+    "gauge",
+    (),
+    "How long the last successful refresh of the queue gauges took.",
+)
+QUEUE_GAUGES_FAILURES = Family(
+    "broker_queue_gauges_refresh_failures_total",
+    "counter",
+    (),
+    "Refreshes of the queue gauges that failed (the previous values stay served).",
+)
+MESSAGES_SENT = Family(
+    "broker_messages_sent_total", "counter", QUEUE_LABELS, "Messages accepted by send calls."
+)
+MESSAGES_RECEIVED = Family(
+    "broker_messages_received_total",
+    "counter",
+    QUEUE_LABELS,
+    "Messages delivered by receive calls (redeliveries count again).",
+)
+MESSAGES_DELETED = Family(
+    "broker_messages_deleted_total",
+    "counter",
+    QUEUE_LABELS,
+    "Messages deleted (acknowledged) by their consumers.",
+)
+MESSAGES_DEAD_LETTERED = Family(
+    "broker_messages_dead_lettered_total",
+    "counter",
+    QUEUE_LABELS,
+    "Messages moved to the dead-letter queue, labelled with the source queue.",
+)
+MESSAGES_EXPIRED = Family(
+    "broker_messages_expired_total",
+    "counter",
+    QUEUE_LABELS,
+    "Messages deleted by the janitor at the end of their retention period.",
+)
+RECEIVES_EMPTY = Family(
+    "broker_receives_empty_total",
+    "counter",
+    QUEUE_LABELS,
+    "Receive calls that returned no message (after their long poll, if any).",
+)
+HTTP_REQUEST_DURATION = Family(
+    "broker_http_request_duration_seconds",
+    "histogram",
+    ("protocol", "action", "status"),
+    "Time to answer a wire-protocol request, by protocol (sqs, sns, events), action and HTTP "
+    "status. Long polls count their wait.",
+)
+LONG_POLL_WAITERS = Family(
+    "broker_long_poll_waiters", "gauge", (), "Receive calls of this process waiting for messages."
+)
+DB_POOL_CONNECTIONS = Family(
+    "broker_db_pool_connections",
+    "gauge",
+    ("state",),
+    "Database pool of this process: idle and busy connections, and requests waiting for one.",
+)
+DB_POOL_MAX = Family(
+    "broker_db_pool_max_connections",
+    "gauge",
+    (),
+    "The most connections the database pool of this process opens (BROKER_POOL_MAX_SIZE).",
+)
+READY = Family(
+    "broker_ready",
+    "gauge",
+    (),
+    "1 when this process would pass /readyz (listener connected, schema current, not draining).",
+)
+
+FAMILIES: tuple[Family, ...] = (
+    QUEUE_MESSAGES,
+    QUEUE_OLDEST_AGE,
+    QUEUE_GAUGES_TIMESTAMP,
+    QUEUE_GAUGES_DURATION,
+    QUEUE_GAUGES_FAILURES,
+    MESSAGES_SENT,
+    MESSAGES_RECEIVED,
+    MESSAGES_DELETED,
+    MESSAGES_DEAD_LETTERED,
+    MESSAGES_EXPIRED,
+    RECEIVES_EMPTY,
+    HTTP_REQUEST_DURATION,
+    LONG_POLL_WAITERS,
+    DB_POOL_CONNECTIONS,
+    DB_POOL_MAX,
+    READY,
+)
+"""Every family the broker exports: the one list the docs, dashboard and alert tests check."""
+
+
+def series_names() -> frozenset[str]:
+    return frozenset(s for family in FAMILIES for s in family.series)
+
+
+REQUEST_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    21.0,
+)
+"""Seconds. Long polls last up to 20 s: they land in the last two buckets, stuck calls past them."""
+
+UNKNOWN = "unknown"
+"""The label value of a protocol or action the broker does not serve (it bounds cardinality)."""
+
+
+class Instruments:
+    """The live instruments of one app (the request histogram), in the app's own registry.
+
+    One registry per app (never prometheus_client's global one), so a process, or a test, can
+    build several apps. The per-queue families (``broker.metrics.collector``) are rendered
+    beside this registry by ``broker.metrics.exposition``, not through it: at ten thousand
+    queues prometheus_client's generic formatting alone would take a quarter of a second.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.request_duration = Histogram(
+            HTTP_REQUEST_DURATION.name,
+            HTTP_REQUEST_DURATION.help,
+            HTTP_REQUEST_DURATION.labels,
+            registry=self.registry,
+            buckets=REQUEST_BUCKETS,
+        )
+
+    def observe_request(self, protocol: str, action: str, status: int, seconds: float) -> None:
+        self.request_duration.labels(protocol, action, str(status)).observe(seconds)
+
+
+@dataclass
+class RequestContext:
+    """What a wire-protocol request is, as far as it is known yet; log lines carry it."""
+
+    request_id: str
+    protocol: str = UNKNOWN
+    action: str = UNKNOWN
+    account: str = ""
+
+
+CURRENT_REQUEST: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "broker_request", default=None
+)
+
+
+@contextmanager
+def request_context(request_id: str) -> Iterator[RequestContext]:
+    """Make a new request the current one of this task (and of what it awaits) until exit."""
+    context = RequestContext(request_id)
+    token = CURRENT_REQUEST.set(context)
+    try:
+        yield context
+    finally:
+        CURRENT_REQUEST.reset(token)
