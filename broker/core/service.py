@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import secrets
@@ -417,9 +416,9 @@ class BrokerService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         queue_id = params.queue.id
-        with self._hub.waiter(queue_id) as woken:
+        with self._hub.waiter(queue_id) as waiter:
             while True:
-                woken.clear()
+                waiter.clear()
                 lease = await self._store.lease_messages(params)
                 if lease.dead_lettered and params.dead_letter_queue is not None:
                     self.observer.messages_dead_lettered(params.queue, lease.dead_lettered)
@@ -437,8 +436,7 @@ class BrokerService:
                 next_in = await self._store.seconds_until_visible(queue_id)
                 if next_in is not None and next_in > 0:
                     pause = min(pause, next_in + 0.001)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), pause)
+                await waiter.wait(pause)
 
     def _received(
         self, queue: Queue, message: LeasedMessage, request: ReceiveRequest
