@@ -16,7 +16,7 @@ import click
 import httpx
 import psycopg
 
-from bench import baseline, harness, lifecycle, wakeup
+from bench import baseline, fanout, harness, lifecycle, wakeup
 from bench.sqs_client import SqsClient
 
 
@@ -52,6 +52,27 @@ def lifecycle_command(messages: int, producers: int, consumers: int, workers: in
                 duplicates=result.duplicates,
                 peak_rss_mb=started.peak_rss_mb(),
             )
+    report.emit()
+
+
+@main.command("fanout")
+@click.option("--queues", default=100, show_default=True)
+@click.option("--publishes", default=3000, show_default=True)
+@click.option("--publishers", default=8, show_default=True)
+def fanout_command(queues: int, publishes: int, publishers: int) -> None:
+    """Publish to a topic with N filtered queue subscriptions: publishes/s and deliveries/s."""
+    report = harness.Report("fanout")
+    with _database() as url, harness.brokers(url) as started:
+        result = asyncio.run(fanout.run(started.ports[0], url, queues, publishes, publishers))
+        report.add(
+            queues=queues,
+            publishes=result.publishes,
+            publishes_per_s=result.publish_rate,
+            delivered=result.delivered,
+            expected=result.expected,
+            delivered_per_s=result.delivery_rate,
+            peak_rss_mb=started.peak_rss_mb(),
+        )
     report.emit()
 
 

@@ -55,6 +55,16 @@ class Settings:
     """AWS refuses to re-create a queue name within 60 s of its deletion (QueueDeletedRecently)."""
     purge_cooldown_seconds: int = 60
     log_level: str = "info"
+    log_format: str = "text"
+    """``text`` or ``json`` (one object per line, with request id, account and action)."""
+    access_log: bool = True
+    """One log line per wire-protocol request (logger ``broker.access``, level info)."""
+    metrics_interval_seconds: float = 15.0
+    """How often queue depth and age are recomputed for /metrics: the staleness of those gauges."""
+    delivery_poll_seconds: float = 1.0
+    """How often the deliverer looks for due HTTP/S deliveries written by other processes."""
+    delivery_timeout_seconds: float = 15.0
+    """The timeout of one HTTP/S delivery POST; a claimed delivery's lease is 2x this + 1 s."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -67,13 +77,23 @@ class Settings:
             raise ConfigError("BROKER_MAX_MESSAGE_BYTES must be between 1024 and 16 MiB")
         if self.max_request_bytes < self.max_message_bytes:
             raise ConfigError("BROKER_MAX_REQUEST_BYTES must be >= BROKER_MAX_MESSAGE_BYTES")
-        for name in ("queue_cache_seconds", "poll_interval_seconds", "janitor_interval_seconds"):
+        for name in (
+            "queue_cache_seconds",
+            "poll_interval_seconds",
+            "janitor_interval_seconds",
+            "delivery_poll_seconds",
+            "delivery_timeout_seconds",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"BROKER_{name.upper()} must be positive")
         if self.notify_window_seconds < 0:
             raise ConfigError("BROKER_NOTIFY_WINDOW_SECONDS must not be negative")
         if self.log_level.lower() not in {"debug", "info", "warning", "error", "critical"}:
             raise ConfigError(f"BROKER_LOG_LEVEL must be a logging level, got {self.log_level!r}")
+        if self.log_format not in {"text", "json"}:
+            raise ConfigError(f"BROKER_LOG_FORMAT must be text or json, got {self.log_format!r}")
+        if self.metrics_interval_seconds < 1:
+            raise ConfigError("BROKER_METRICS_INTERVAL_SECONDS must be at least 1")
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ConfigError("BROKER_PUBLIC_URL must start with http:// or https://")
 

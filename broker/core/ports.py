@@ -12,6 +12,16 @@ from datetime import datetime
 from typing import Protocol
 
 from broker.core.models import MessageAttributes, MoveTask, Queue, QueueCounts
+from broker.core.topic_models import (
+    ClaimedDelivery,
+    HttpDelivery,
+    PendingPublication,
+    Publication,
+    PublicationResult,
+    Route,
+    Subscription,
+    Topic,
+)
 
 
 @dataclass(frozen=True)
@@ -226,3 +236,128 @@ class Maintenance(Protocol):
     async def delete_expired_bookkeeping(self, limit: int) -> int: ...
 
     async def move_step(self, budget_seconds: float) -> dict[int, int] | None: ...
+
+
+# -- topics (SNS) -------------------------------------------------------------------------------
+
+
+class Signer(Protocol):
+    """Signs SNS envelopes (RSA; SignatureVersion 1 = SHA1, 2 = SHA256), base64 out."""
+
+    @property
+    def certificate_path(self) -> str:
+        """Where the broker serves the certificate: ``/SimpleNotificationService-<id>.pem``."""
+        ...
+
+    def sign(self, data: bytes, version: str) -> str: ...
+
+
+class FilterMatcher(Protocol):
+    def matches(self, document: object) -> bool: ...
+
+
+class FilterIndex(Protocol):
+    def matching_ids(self, document: object) -> set[str]: ...
+
+
+class FilterLanguage(Protocol):
+    """The filter-policy language (``broker.matching``), injected: the core may not import it.
+
+    ``scope`` is ``MessageAttributes`` or ``MessageBody``; ``compile`` raises
+    ``broker.errors.InvalidPattern`` for a bad policy.
+    """
+
+    def compile(self, policy: str, scope: str) -> FilterMatcher: ...
+
+    def index(self, policies: Mapping[str, FilterMatcher], scope: str) -> FilterIndex: ...
+
+
+class TopicStore(Protocol):
+    async def create_topic(
+        self,
+        account_id: str,
+        name: str,
+        arn: str,
+        fifo: bool,
+        attributes: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> Topic | None: ...
+
+    async def get_topic(self, arn: str) -> Topic | None: ...
+
+    async def list_topics(self, account_id: str, after: str, limit: int) -> list[Topic]: ...
+
+    async def update_topic_attributes(
+        self, topic_id: int, set_: Mapping[str, str], unset: Sequence[str]
+    ) -> Topic | None: ...
+
+    async def tag_topic(self, topic_id: int, tags: Mapping[str, str]) -> Topic | None: ...
+
+    async def untag_topic(self, topic_id: int, keys: Sequence[str]) -> Topic | None: ...
+
+    async def delete_topic(self, topic_id: int) -> bool: ...
+
+    async def subscription_counts(self, topic_id: int) -> tuple[int, int]:
+        """Confirmed and pending subscriptions of the topic."""
+        ...
+
+    async def create_subscription(
+        self,
+        topic: Topic,
+        arn: str,
+        protocol: str,
+        endpoint: str,
+        attributes: Mapping[str, str],
+        token: str | None,
+    ) -> tuple[Subscription, bool]:
+        """The new subscription (True), or the existing one for the same endpoint (False)."""
+        ...
+
+    async def get_subscription(self, arn: str) -> Subscription | None: ...
+
+    async def find_by_token(self, topic_arn: str, token: str) -> Subscription | None: ...
+
+    async def confirm_subscription(self, subscription_id: int) -> Subscription | None: ...
+
+    async def update_subscription_attributes(
+        self, subscription_id: int, set_: Mapping[str, str], unset: Sequence[str]
+    ) -> Subscription | None: ...
+
+    async def delete_subscription(self, subscription_id: int) -> bool: ...
+
+    async def list_subscriptions(
+        self, account_id: str, topic_id: int | None, after: int, limit: int
+    ) -> list[Subscription]: ...
+
+    async def topic_routes(self, topic_id: int) -> list[Route]:
+        """Confirmed subscriptions, each with its live queue target (SQS) or None."""
+        ...
+
+    async def publish(self, publication: Publication) -> PublicationResult: ...
+
+    async def enqueue_deliveries(self, deliveries: Sequence[HttpDelivery]) -> None: ...
+
+    async def get_topic_by_id(self, topic_id: int) -> Topic | None: ...
+
+    async def claim_publications(
+        self, limit: int, lease_seconds: float
+    ) -> list[PendingPublication]: ...
+
+
+class Outbox(Protocol):
+    """The durable HTTP outbox, drained by the deliverer with leases (SKIP LOCKED)."""
+
+    async def claim_deliveries(self, limit: int, lease_seconds: float) -> list[ClaimedDelivery]: ...
+
+    async def complete_delivery(self, delivery_id: int, attempts: int) -> None: ...
+
+    async def retry_delivery(
+        self, delivery_id: int, attempts: int, delay_seconds: float, count_attempt: bool
+    ) -> None: ...
+
+    async def dead_letter_delivery(self, delivery_id: int, attempts: int) -> int | None:
+        """Move the delivery to its subscription's dead-letter queue (or drop it when it has
+        none); the queue id it went to, to wake its receivers."""
+        ...
+
+    async def delete_expired_topic_deduplication(self, limit: int) -> int: ...

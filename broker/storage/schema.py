@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -143,3 +144,102 @@ secrets = Table(
     Column("name", Text, primary_key=True),
     Column("value", LargeBinary, nullable=False),
 )
+
+# -- topics (SNS), migration 0002 ---------------------------------------------------------------
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("account_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("arn", Text, nullable=False),
+    Column("fifo", Boolean, nullable=False),
+    Column("attributes", JSONB, nullable=False),
+    Column("tags", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+)
+Index("topics_arn", topics.c.arn, unique=True)
+Index("topics_by_account", topics.c.account_id, topics.c.arn)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("arn", Text, nullable=False),
+    Column(
+        "topic_id",
+        BigInteger,
+        ForeignKey("broker.topics.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("topic_arn", Text, nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("protocol", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("confirmed", Boolean, nullable=False),
+    Column("token", Text),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+)
+Index("subscriptions_arn", subscriptions.c.arn, unique=True)
+Index(
+    "subscriptions_endpoint",
+    subscriptions.c.topic_id,
+    subscriptions.c.protocol,
+    subscriptions.c.endpoint,
+    unique=True,
+)
+Index("subscriptions_by_account", subscriptions.c.account_id, subscriptions.c.id)
+
+topic_deduplication = Table(
+    "topic_deduplication",
+    metadata,
+    Column("topic_id", BigInteger, primary_key=True),
+    Column("scope", Text, primary_key=True),
+    Column("dedup_id", Text, primary_key=True),
+    Column("message_id", UUID(as_uuid=False), nullable=False),
+    Column("sequence_number", BigInteger, nullable=False),
+    Column("expires_at", TZ, nullable=False),
+)
+Index("topic_deduplication_expiry", topic_deduplication.c.expires_at)
+
+# The HTTP/S outbox: one row per POST still to make; next_attempt_at doubles as the lease.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("subscription_id", BigInteger, nullable=False),
+    Column("subscription_arn", Text, nullable=False),
+    Column("topic_arn", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("message_type", Text, nullable=False),
+    Column("message_id", UUID(as_uuid=False), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("raw", Boolean, nullable=False),
+    Column("policy", Text, nullable=False),
+    Column("dead_letter_arn", Text),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", TZ, nullable=False, server_default=text("now()")),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+)
+Index("deliveries_due", deliveries.c.next_attempt_at)
+Index("deliveries_by_subscription", deliveries.c.subscription_id)
+
+# Publications written by broker.publish_message inside an application's transaction; the
+# deliverer fans each out (and deletes it) in one transaction.
+publications = Table(
+    "publications",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("topic_id", BigInteger, nullable=False),
+    Column("message_id", UUID(as_uuid=False), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("subject", Text),
+    Column("attributes", JSONB),
+    Column("group_id", Text),
+    Column("dedup_id", Text),
+    Column("sender_id", Text),
+    Column("next_attempt_at", TZ, nullable=False, server_default=text("now()")),
+)
+Index("publications_due", publications.c.next_attempt_at)

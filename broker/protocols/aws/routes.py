@@ -12,6 +12,8 @@ Query requests may be POSTed to a queue URL (``/<account>/<name>``), so every pa
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 
 from starlette.requests import Request
@@ -19,11 +21,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from broker.core.service import BrokerService
+from broker.metrics.instruments import CURRENT_REQUEST, UNKNOWN, Instruments, request_context
 from broker.protocols.aws import faults
 from broker.protocols.aws.context import authenticate, new_request_id
 from broker.protocols.aws.faults import AwsFault
 from broker.protocols.aws.json_protocol import JSON_1_0, JSON_1_1, json_error_response
 from broker.protocols.aws.query_protocol import parse_query_params, xml_error_response
+from broker.protocols.aws.sns.actions import ACTIONS as SNS_ACTIONS
+from broker.protocols.aws.sns.actions import UNSIGNED_ACTIONS
+from broker.protocols.aws.sns.endpoint import SnsEndpoint
 from broker.protocols.aws.sqs.actions import ACTIONS as SQS_ACTIONS
 from broker.protocols.aws.sqs.endpoint import (
     SQS_VERSION,
@@ -40,6 +46,11 @@ DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
 SNS_NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 SNS_VERSION = "2010-03-31"
+
+access_log = logging.getLogger("broker.access")
+
+# The ``protocol`` label of request metrics, by X-Amz-Target prefix.
+JSON_PROTOCOLS = {"AmazonSQS": "sqs", "AWSEvents": "events"}
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -75,10 +86,19 @@ def query_service(fields: Mapping[str, str], scope_service: str | None) -> str:
 
 
 class AwsEndpoint:
-    def __init__(self, service: BrokerService, public_url: str | None, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        service: BrokerService,
+        public_url: str | None,
+        max_body_bytes: int,
+        instruments: Instruments | None = None,
+        sns: SnsEndpoint | None = None,
+    ) -> None:
+        self._sns = sns
         self._service = service
         self._public_url = public_url.rstrip("/") if public_url else None
         self._max_body_bytes = max_body_bytes
+        self._instruments = instruments
 
     def _base_url(self, request: Request) -> str:
         if self._public_url:
@@ -88,16 +108,42 @@ class AwsEndpoint:
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        target = request.headers.get("x-amz-target")
-        if target:
-            return await self._json(request, target, request_id)
-        return await self._query(request, request_id)
+        started = time.perf_counter()
+        with request_context(request_id) as context:
+            target = request.headers.get("x-amz-target")
+            sns = self._sns
+            if sns is not None and request.url.path == sns.certificate_path:
+                response = sns.certificate_response()
+            elif target:
+                response = await self._json(request, target, request_id)
+            else:
+                response = await self._query(request, request_id)
+            seconds = time.perf_counter() - started
+            if self._instruments is not None:
+                self._instruments.observe_request(
+                    context.protocol, context.action, response.status_code, seconds
+                )
+            access_log.info(
+                "%s %s %d",
+                context.protocol,
+                context.action,
+                response.status_code,
+                extra={"status": response.status_code, "duration_ms": round(seconds * 1000, 3)},
+            )
+        return response
 
     async def _json(self, request: Request, target: str, request_id: str) -> Response:
         prefix, _, action = target.partition(".")
+        context = CURRENT_REQUEST.get()
+        if context is not None:
+            context.protocol = JSON_PROTOCOLS.get(prefix, UNKNOWN)
+            if prefix == "AmazonSQS" and action in SQS_ACTIONS:
+                context.action = action
         try:
             body = await read_body(request, self._max_body_bytes)
             _, caller = authenticate(request.headers, request.query_params)
+            if context is not None:
+                context.account = caller.account_id
             if prefix == "AmazonSQS":
                 return await sqs_json(
                     self._service, caller, self._base_url(request), action, body, request_id
@@ -120,15 +166,33 @@ class AwsEndpoint:
             )
             try:
                 signed, caller = authenticate(request.headers, fields)
+                service_name = query_service(fields, signed.credential.service)
             except AwsFault:
                 # Answer in the format of the service the request was meant for.
                 service_name = query_service(fields, None)
+                link = fields.get("Action", "")
+                if self._sns and service_name != "sqs" and link in UNSIGNED_ACTIONS:
+                    # The SubscribeURL / UnsubscribeURL links a subscriber follows (unsigned).
+                    return await self._sns.handle(
+                        None, self._base_url(request), link, fields, request_id
+                    )
                 raise
-            service_name = query_service(fields, signed.credential.service)
             action = fields.get("Action")
+            context = CURRENT_REQUEST.get()
+            if context is not None:
+                context.protocol = service_name or UNKNOWN
+                context.account = caller.account_id
+                if service_name == "sqs" and action is not None and action in SQS_ACTIONS:
+                    context.action = action
             if not action:
                 raise AwsFault(
                     faults.MISSING_ACTION, "The request must contain the parameter Action."
+                )
+            if service_name == "sns" and self._sns is not None:
+                if context is not None and action in SNS_ACTIONS:
+                    context.action = action
+                return await self._sns.handle(
+                    caller, self._base_url(request), action, fields, request_id
                 )
             if service_name != "sqs":
                 raise AwsFault(
@@ -150,12 +214,15 @@ def aws_routes(
     service: BrokerService,
     public_url: str | None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    instruments: Instruments | None = None,
+    sns: SnsEndpoint | None = None,
 ) -> list[BaseRoute]:
     """Routes serving the AWS wire protocols on ``/`` and on every other path.
 
     Mount them after any more specific routes: the catch-all path matches everything.
+    ``instruments`` times every request (``broker_http_request_duration_seconds``).
     """
-    endpoint = AwsEndpoint(service, public_url, max_body_bytes)
+    endpoint = AwsEndpoint(service, public_url, max_body_bytes, instruments, sns)
     methods = ["GET", "POST"]
     return [
         Route("/", endpoint.handle, methods=methods),

@@ -1,0 +1,1 @@
+"""SNS over the AWS Query protocol: form-encoded requests, XML responses."""

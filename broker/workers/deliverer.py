@@ -1,0 +1,183 @@
+"""The deliverer: drains the HTTP/S outbox and fans out ``broker.publish_message`` rows.
+
+Every broker process runs one; they share the tables through SKIP LOCKED leases. A claimed
+delivery's lease is its ``next_attempt_at``: if this process dies mid-POST the row is due again
+when the lease runs out and another process retries it, so delivery is at least once. Failures
+are rescheduled by the subscription's delivery policy; when retries run out the envelope moves
+to the subscription's dead-letter queue (or is dropped without one), as SNS does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import httpx
+
+from broker.core.delivery_policy import parse_effective
+from broker.core.ports import Outbox, Signal, TopicStore
+from broker.core.topic_models import ClaimedDelivery
+from broker.core.topics import TopicService
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "Amazon Simple Notification Service Agent"
+CLEANUP_SECONDS = 60.0
+
+
+class _Buckets:
+    """``maxReceivesPerSecond`` per subscription, in this process (a token bucket each)."""
+
+    def __init__(self) -> None:
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, rate: int | None) -> bool:
+        if not rate:
+            return True
+        now = time.monotonic()
+        tokens, last = self._state.get(key, (float(rate), now))
+        tokens = min(float(rate), tokens + (now - last) * rate)
+        if tokens < 1:
+            self._state[key] = (tokens, now)
+            return False
+        self._state[key] = (tokens - 1, now)
+        return True
+
+
+class Deliverer:
+    name = "deliverer"
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        store: TopicStore,
+        topics: TopicService,
+        signal: Signal,
+        base_url: str,
+        *,
+        batch_size: int = 50,
+        poll_seconds: float = 1.0,
+        timeout_seconds: float = 15.0,
+    ) -> None:
+        self._outbox = outbox
+        self._store = store
+        self._topics = topics
+        self._signal = signal
+        self._base_url = base_url.rstrip("/")
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+        self._buckets = _Buckets()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._cleaned_at = 0.0
+
+    def wake(self) -> None:
+        """New outbox rows were committed in this process: look now, not at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping.clear()
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=False
+            )
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name=self.name)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping.set()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            more = False
+            self._wake.clear()
+            try:
+                more = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deliverer step failed; retrying in %.1fs", self.poll_seconds)
+            if not more:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def run_once(self) -> bool:
+        """One pass; True when there may be more due work right away."""
+        # httpx applies the timeout per phase (connect, write, read): twice it, plus a second,
+        # outlasts any POST that is still going, so a live delivery never loses its lease.
+        lease = 2 * self.timeout_seconds + 1.0
+        pending = await self._store.claim_publications(self.batch_size, lease)
+        for publication in pending:
+            try:
+                await self._topics.publish_pending(publication, self._base_url)
+            except Exception:
+                log.exception("fan-out of publication %d failed; retried later", publication.id)
+        claimed = await self._outbox.claim_deliveries(self.batch_size, lease)
+        if claimed:
+            await asyncio.gather(*(self._deliver(d) for d in claimed))
+        if time.monotonic() - self._cleaned_at > CLEANUP_SECONDS:
+            self._cleaned_at = time.monotonic()
+            await self._outbox.delete_expired_topic_deduplication(1000)
+        return bool(pending) or bool(claimed)
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        policy = parse_effective(delivery.policy)
+        rate = policy.max_receives_per_second
+        if not self._buckets.take(delivery.subscription_arn, rate):
+            await self._outbox.retry_delivery(
+                delivery.id, delivery.attempts, 1.0 / (rate or 1), count_attempt=False
+            )
+            return
+        if await self._post(delivery, policy.content_type):
+            await self._outbox.complete_delivery(delivery.id, delivery.attempts)
+            return
+        delay = policy.retry.delay_after(delivery.attempts)
+        if delay is not None:
+            await self._outbox.retry_delivery(delivery.id, delivery.attempts, delay, True)
+            return
+        log.warning(
+            "delivery %s to %s failed %d times; %s",
+            delivery.message_id,
+            delivery.endpoint,
+            delivery.attempts,
+            "moved to its dead-letter queue" if delivery.dead_letter_arn else "dropped",
+        )
+        queue_id = await self._outbox.dead_letter_delivery(delivery.id, delivery.attempts)
+        if queue_id is not None:
+            self._signal.sent(queue_id, 1)
+
+    async def _post(self, delivery: ClaimedDelivery, content_type: str) -> bool:
+        headers = {
+            "x-amz-sns-message-type": delivery.message_type,
+            "x-amz-sns-message-id": delivery.message_id,
+            "x-amz-sns-topic-arn": delivery.topic_arn,
+            "Content-Type": content_type,
+            "User-Agent": USER_AGENT,
+        }
+        if delivery.message_type != "SubscriptionConfirmation":
+            headers["x-amz-sns-subscription-arn"] = delivery.subscription_arn
+        if delivery.raw:
+            headers["x-amz-sns-rawdelivery"] = "true"
+        client = self._client
+        if client is None:
+            return False
+        try:
+            response = await client.post(
+                delivery.endpoint, content=delivery.body.encode(), headers=headers
+            )
+        except httpx.HTTPError as exc:
+            log.info("POST %s failed: %r", delivery.endpoint, exc)
+            return False
+        return 200 <= response.status_code < 300
