@@ -21,8 +21,8 @@ serve: $(STAMP) ## Run the broker on the embedded PostgreSQL (or BROKER_DATABASE
 	$(BIN)/broker serve
 
 lint: $(STAMP) ## ruff, mypy --strict and the import contracts
-	$(BIN)/ruff check broker tests bench migrations
-	$(BIN)/ruff format --check broker tests bench migrations
+	$(BIN)/ruff check broker tests bench
+	$(BIN)/ruff format --check broker tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -33,7 +33,7 @@ test: $(STAMP) lint ## Everything: lint, then unit, integration and acceptance t
 	$(BIN)/python -m pytest -q
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix broker tests bench migrations
-	$(BIN)/ruff format broker tests bench migrations
+	$(BIN)/ruff check --fix broker tests bench
+	$(BIN)/ruff format broker tests bench
 
 .PHONY: help install serve lint unit test format

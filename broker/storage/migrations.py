@@ -13,7 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, pool
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package, so a wheel install (pip install pgbroker, a container) can migrate too.
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 @contextmanager
