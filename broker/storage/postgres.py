@@ -7,8 +7,7 @@ returns core types. Driver errors are translated once, in ``translate_errors``.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -37,14 +36,12 @@ from broker.core.ports import (
 from broker.core.queue_attributes import settings_of
 from broker.errors import QueueNotFound
 from broker.storage.coalescing import Coalescer
-from broker.storage.errors import translate_errors
 from broker.storage.low_water import LowWaterMarks
 from broker.storage.queries import QUERIES
+from broker.storage.statements import Connection, NamedStatements
 
 set_json_loads(orjson.loads)
 set_json_dumps(orjson.dumps)
-
-Connection = AsyncConnection[DictRow]
 
 
 def connection_kwargs(application_name: str) -> dict[str, Any]:
@@ -85,14 +82,14 @@ _LEASE_KEY = (
 )
 
 
-class PostgresStore:
+class PostgresStore(NamedStatements):
     def __init__(
         self,
         pool: AsyncConnectionPool[Connection],
         claim_margin_seconds: float = 0.25,
         full_scan_seconds: float = 1.0,
     ) -> None:
-        self.pool = pool
+        super().__init__(pool, QUERIES)
         self._low_water = LowWaterMarks(claim_margin_seconds, full_scan_seconds)
         # Two statements of a queue may run at once, so one slow commit does not stall it.
         self._sends: Coalescer[SendKey, list[NewMessage], list[Stored]] = Coalescer(
@@ -104,27 +101,6 @@ class PostgresStore:
         self._deletes: Coalescer[int, list[tuple[int, int]], set[int]] = Coalescer(
             self._delete, max_in_flight=2, max_items=100
         )
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
-        with translate_errors():
-            async with self.pool.connection() as conn:
-                yield conn
-
-    async def _one(self, name: str, params: Mapping[str, Any]) -> DictRow | None:
-        async with self._connection() as conn:
-            cursor = await conn.execute(QUERIES[name], params)
-            return await cursor.fetchone()
-
-    async def _all(self, name: str, params: Mapping[str, Any]) -> list[DictRow]:
-        async with self._connection() as conn:
-            cursor = await conn.execute(QUERIES[name], params)
-            return await cursor.fetchall()
-
-    async def _run(self, name: str, params: Mapping[str, Any]) -> int:
-        async with self._connection() as conn:
-            cursor = await conn.execute(QUERIES[name], params)
-            return cursor.rowcount
 
     # -- queues ---------------------------------------------------------------------------------
 

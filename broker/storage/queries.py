@@ -20,4 +20,9 @@ def load(text: str) -> dict[str, LiteralString]:
     return statements
 
 
-QUERIES = load(resources.files("broker.storage").joinpath("sql/queries.sql").read_text("utf-8"))
+def load_file(name: str) -> dict[str, LiteralString]:
+    """The statements of ``sql/<name>`` inside this package."""
+    return load(resources.files("broker.storage").joinpath("sql", name).read_text("utf-8"))
+
+
+QUERIES = load_file("queries.sql")

@@ -4,13 +4,10 @@ PostgresStore's pool. Each method runs named statements from ``sql/topics.sql``.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from importlib import resources
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
@@ -27,40 +24,15 @@ from broker.core.topic_models import (
     Topic,
 )
 from broker.errors import Conflict
-from broker.storage.errors import translate_errors
-from broker.storage.queries import load
+from broker.storage.queries import load_file
+from broker.storage.statements import Connection, NamedStatements
 
-Connection = AsyncConnection[DictRow]
-
-TOPIC_QUERIES = load(
-    resources.files("broker.storage").joinpath("sql/topics.sql").read_text("utf-8")
-)
+TOPIC_QUERIES = load_file("topics.sql")
 
 
-class TopicStore:
+class TopicStore(NamedStatements):
     def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
-        self.pool = pool
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
-        with translate_errors():
-            async with self.pool.connection() as conn:
-                yield conn
-
-    async def _one(self, name: str, params: Mapping[str, Any]) -> DictRow | None:
-        async with self._connection() as conn:
-            cursor = await conn.execute(TOPIC_QUERIES[name], params)
-            return await cursor.fetchone()
-
-    async def _all(self, name: str, params: Mapping[str, Any]) -> list[DictRow]:
-        async with self._connection() as conn:
-            cursor = await conn.execute(TOPIC_QUERIES[name], params)
-            return await cursor.fetchall()
-
-    async def _run(self, name: str, params: Mapping[str, Any]) -> int:
-        async with self._connection() as conn:
-            cursor = await conn.execute(TOPIC_QUERIES[name], params)
-            return cursor.rowcount
+        super().__init__(pool, TOPIC_QUERIES)
 
     # -- topics -----------------------------------------------------------------------------
 

@@ -1,0 +1,47 @@
+"""NamedStatements: run the named SQL of one file on the pool, with driver errors translated.
+
+Every store is one of these: its methods name a statement and pass plain parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, LiteralString
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
+
+from broker.storage.errors import translate_errors
+
+Connection = AsyncConnection[DictRow]
+
+
+class NamedStatements:
+    def __init__(
+        self, pool: AsyncConnectionPool[Connection], queries: Mapping[str, LiteralString]
+    ) -> None:
+        self.pool = pool
+        self._queries = queries
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        with translate_errors():
+            async with self.pool.connection() as conn:
+                yield conn
+
+    async def _one(self, name: str, params: Mapping[str, Any]) -> DictRow | None:
+        async with self._connection() as conn:
+            cursor = await conn.execute(self._queries[name], params)
+            return await cursor.fetchone()
+
+    async def _all(self, name: str, params: Mapping[str, Any]) -> list[DictRow]:
+        async with self._connection() as conn:
+            cursor = await conn.execute(self._queries[name], params)
+            return await cursor.fetchall()
+
+    async def _run(self, name: str, params: Mapping[str, Any]) -> int:
+        async with self._connection() as conn:
+            cursor = await conn.execute(self._queries[name], params)
+            return cursor.rowcount
