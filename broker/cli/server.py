@@ -1,10 +1,9 @@
-"""The ``broker`` command: serve, migrate."""
+"""The server commands of ``broker``: ``serve`` and ``migrate`` (and the group itself)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,14 @@ def _database_url(settings: Settings) -> tuple[str, Any]:
 @click.group()
 @click.version_option(__version__, prog_name="broker")
 def main() -> None:
-    """A durable message broker on PostgreSQL that speaks SQS."""
+    """A durable message broker on PostgreSQL that speaks SQS.
+
+    \b
+    Server:  serve, migrate
+    Client:  queues create|list|show|delete|purge, send, receive, tail, redrive
+             (against a running broker: --endpoint-url or BROKER_ENDPOINT_URL)
+    Local:   test-pattern
+    """
 
 
 @main.command()
@@ -112,7 +118,3 @@ def migrate(database_url: str | None, data_dir: Path | None, revision: str) -> N
     migrations.upgrade(url, revision)
     click.echo(f"schema at {migrations.current_revision(url) or 'base'}")
     del embedded_server
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The asynchronous client: ``AsyncClient`` -> ``AsyncQueue`` -> ``AsyncMessage``."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from broker.sdk import wire
+from broker.sdk.models import (
+    BatchResult,
+    MessageData,
+    MoveTask,
+    QueueInfo,
+    SendRequest,
+    SentMessage,
+)
+from broker.sdk.transport import (
+    ClientConfig,
+    Retrier,
+    RetryPolicy,
+    build_request,
+    decode,
+    should_retry,
+    transport_error,
+)
+
+
+class AsyncClient:
+    """A pooled, retrying connection to a broker's REST API.
+
+    ``AsyncClient("http://127.0.0.1:9324", "key-id", "secret")``; use as ``async with`` or
+    ``await close()``. Share one client between the tasks of one event loop.
+    """
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        access_key_id: str,
+        secret_access_key: str,
+        *,
+        region: str = "us-east-1",
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 20,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.config = ClientConfig(
+            endpoint_url,
+            access_key_id,
+            secret_access_key,
+            region,
+            timeout,
+            retry or RetryPolicy(),
+            max_connections,
+        )
+        self._http = httpx.AsyncClient(limits=self.config.limits, transport=transport)
+        self._sleep = sleep
+        self._rng = random.Random()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, req: wire.Req) -> Any:
+        """Send one request, with retries; the decoded JSON answer."""
+        retrier = Retrier(self.config.retry, self._rng)
+        while True:
+            try:
+                response = await self._http.send(build_request(self.config, self._http, req))
+            except httpx.TransportError as exc:
+                delay = retrier.next_delay()
+                if delay is None:
+                    raise transport_error(exc) from exc
+                await self._sleep(delay)
+                continue
+            if should_retry(response):
+                delay = retrier.next_delay()
+                if delay is not None:
+                    await self._sleep(delay)
+                    continue
+            return decode(response)
+
+    # -- queues -------------------------------------------------------------------------------
+
+    def queue(self, name: str) -> AsyncQueue:
+        """A handle on queue ``name`` (no request is made)."""
+        return AsyncQueue(self, name)
+
+    async def create_queue(
+        self,
+        name: str,
+        attributes: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        fifo: bool | None = None,
+    ) -> AsyncQueue:
+        """Create (or find the identical) queue; ``fifo`` defaults to the ``.fifo`` suffix."""
+        if fifo is None and name.endswith(".fifo"):
+            fifo = True
+        await self.call(wire.create_queue_request(name, attributes, tags, fifo))
+        return AsyncQueue(self, name)
+
+    async def list_queues(self, prefix: str | None = None) -> list[QueueInfo]:
+        out: list[QueueInfo] = []
+        token: str | None = None
+        while True:
+            data = await self.call(wire.list_queues_request(prefix, token))
+            out.extend(wire.parse_queue(q) for q in data["queues"])
+            token = data.get("next_token")
+            if not token:
+                return out
+
+
+class AsyncQueue:
+    def __init__(self, client: AsyncClient, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"AsyncQueue({self.name!r})"
+
+    async def send(
+        self,
+        body: str,
+        attributes: Mapping[str, Any] | None = None,
+        delay: int | None = None,
+        *,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> SentMessage:
+        """Send ``body``; ``attributes`` values: str, int/float (Number), bytes (Binary) or
+        ``MessageAttribute``."""
+        req = wire.send_request(self.name, body, attributes, delay, group_id, deduplication_id)
+        return wire.parse_sent(await self.client.call(req))
+
+    async def send_batch(self, messages: Iterable[str | SendRequest]) -> BatchResult:
+        """Send any number of messages, 10 per request; failures are in ``.failed``."""
+        return wire.merge(
+            [
+                wire.parse_send_batch(await self.client.call(req))
+                for req in wire.send_batch_requests(self.name, messages)
+            ]
+        )
+
+    async def receive(
+        self,
+        max_messages: int = 10,
+        wait_seconds: int | None = 20,
+        visibility_timeout: int | None = None,
+    ) -> list[AsyncMessage]:
+        """Up to ``max_messages``, waiting up to ``wait_seconds`` for the first."""
+        req = wire.receive_request(self.name, max_messages, wait_seconds, visibility_timeout)
+        return [AsyncMessage(self, m) for m in wire.parse_messages(await self.client.call(req))]
+
+    async def delete_message(self, receipt_handle: str) -> None:
+        await self.client.call(wire.delete_request(self.name, receipt_handle))
+
+    async def change_visibility(self, receipt_handle: str, seconds: int) -> None:
+        await self.client.call(wire.visibility_request(self.name, receipt_handle, seconds))
+
+    async def delete_batch(self, handles: Sequence[str | MessageData]) -> BatchResult:
+        """Delete messages (or receipt handles); ``.successful`` lists the handles deleted."""
+        ids = [h if isinstance(h, str) else h.receipt_handle for h in handles]
+        return wire.merge(
+            [
+                wire.parse_handle_batch(await self.client.call(req), ids, 0)
+                for req in wire.delete_batch_requests(self.name, ids)
+            ]
+        )
+
+    async def change_visibility_batch(
+        self, handles: Sequence[str | MessageData], seconds: int
+    ) -> BatchResult:
+        ids = [h if isinstance(h, str) else h.receipt_handle for h in handles]
+        return wire.merge(
+            [
+                wire.parse_handle_batch(await self.client.call(req), ids, 0)
+                for req in wire.visibility_batch_requests(self.name, ids, seconds)
+            ]
+        )
+
+    async def info(self) -> QueueInfo:
+        return wire.parse_queue(await self.client.call(wire.Req("GET", wire.queue_path(self.name))))
+
+    async def set_attributes(self, attributes: Mapping[str, str]) -> None:
+        req = wire.Req(
+            "PATCH",
+            wire.queue_path(self.name, "/attributes"),
+            body={"attributes": dict(attributes)},
+        )
+        await self.client.call(req)
+
+    async def tag(self, tags: Mapping[str, str]) -> None:
+        req = wire.Req("PATCH", wire.queue_path(self.name, "/tags"), body={"tags": dict(tags)})
+        await self.client.call(req)
+
+    async def untag(self, keys: Iterable[str]) -> None:
+        query = [("key", k) for k in keys]
+        await self.client.call(wire.Req("DELETE", wire.queue_path(self.name, "/tags"), query=query))
+
+    async def purge(self) -> None:
+        await self.client.call(wire.Req("POST", wire.queue_path(self.name, "/purge")))
+
+    async def delete(self) -> None:
+        await self.client.call(wire.Req("DELETE", wire.queue_path(self.name)))
+
+    async def redrive(
+        self, destination: str | None = None, max_per_second: int | None = None
+    ) -> str:
+        """Start moving this dead-letter queue's messages back; the task handle."""
+        data = await self.client.call(wire.redrive_request(self.name, destination, max_per_second))
+        return str(data["task_handle"])
+
+    async def redrive_tasks(self, limit: int = 1) -> list[MoveTask]:
+        req = wire.Req("GET", wire.queue_path(self.name, "/redrive"), query=[("limit", str(limit))])
+        return wire.parse_move_tasks(await self.client.call(req))
+
+    async def cancel_redrive(self, task_handle: str) -> int:
+        req = wire.Req(
+            "POST", wire.queue_path(self.name, "/redrive/cancel"), body={"task_handle": task_handle}
+        )
+        return int((await self.client.call(req))["moved"])
+
+
+class AsyncMessage(MessageData):
+    """A received message: its data plus ``delete()`` and ``change_visibility(seconds)``."""
+
+    def __init__(self, queue: AsyncQueue, data: MessageData) -> None:
+        super().__init__(**{f: getattr(data, f) for f in data.__dataclass_fields__})
+        object.__setattr__(self, "queue", queue)
+
+    queue: AsyncQueue
+
+    async def delete(self) -> None:
+        await self.queue.delete_message(self.receipt_handle)
+
+    async def change_visibility(self, seconds: int) -> None:
+        await self.queue.change_visibility(self.receipt_handle, seconds)

@@ -1,0 +1,267 @@
+"""The REST API's requests and answers, shared by the sync and async clients.
+
+Each ``*_request`` returns a ``Req`` (method, path, query, JSON body); each ``parse_*`` turns the
+decoded answer into SDK models. The clients only add the HTTP round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from broker.sdk import tracing
+from broker.sdk.models import (
+    BatchFailure,
+    BatchResult,
+    MessageAttribute,
+    MessageData,
+    MoveTask,
+    QueueInfo,
+    SendRequest,
+    SentMessage,
+)
+
+BATCH_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Req:
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    body: dict[str, Any] | None = None
+    wait_seconds: float = 0.0
+    """How long the server may hold the request (long polls): added to the read timeout."""
+
+
+def queue_path(name: str, suffix: str = "") -> str:
+    return f"/v1/queues/{quote(name, safe='')}{suffix}"
+
+
+def attributes_json(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    out = {k: MessageAttribute.of(v).to_json() for k, v in (attributes or {}).items()}
+    if tracing.ATTRIBUTE not in out:
+        current = tracing.current_traceparent()
+        if current is not None:
+            out[tracing.ATTRIBUTE] = {"data_type": "String", "string_value": current}
+    return out
+
+
+def send_body(
+    body: str,
+    attributes: Mapping[str, Any] | None,
+    delay: int | None,
+    group_id: str | None,
+    deduplication_id: str | None,
+) -> dict[str, Any]:
+    if not isinstance(body, str):
+        raise TypeError("a message body is a str")
+    out: dict[str, Any] = {"body": body}
+    attrs = attributes_json(attributes)
+    if attrs:
+        out["attributes"] = attrs
+    if delay is not None:
+        out["delay_seconds"] = delay
+    if group_id is not None:
+        out["group_id"] = group_id
+    if deduplication_id is not None:
+        out["deduplication_id"] = deduplication_id
+    return out
+
+
+def send_request(
+    queue: str,
+    body: str,
+    attributes: Mapping[str, Any] | None = None,
+    delay: int | None = None,
+    group_id: str | None = None,
+    deduplication_id: str | None = None,
+) -> Req:
+    return Req(
+        "POST",
+        queue_path(queue, "/messages"),
+        body=send_body(body, attributes, delay, group_id, deduplication_id),
+    )
+
+
+def send_batch_requests(queue: str, items: Iterable[str | SendRequest]) -> list[Req]:
+    """Batches of at most 10; entries without an id are numbered in order (``"0"``, ``"1"``...)."""
+    entries: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        request = SendRequest(item) if isinstance(item, str) else item
+        entry = send_body(
+            request.body,
+            request.attributes,
+            request.delay,
+            request.group_id,
+            request.deduplication_id,
+        )
+        entries.append({"id": request.id or str(index), **entry})
+    path = queue_path(queue, "/messages/batch")
+    return [
+        Req("POST", path, body={"entries": entries[i : i + BATCH_LIMIT]})
+        for i in range(0, len(entries), BATCH_LIMIT)
+    ]
+
+
+def receive_request(
+    queue: str,
+    max_messages: int,
+    wait_seconds: int | None,
+    visibility_timeout: int | None,
+    attribute_names: Sequence[str] | None = None,
+) -> Req:
+    body: dict[str, Any] = {"max_messages": max_messages}
+    if wait_seconds is not None:
+        body["wait_seconds"] = wait_seconds
+    if visibility_timeout is not None:
+        body["visibility_timeout"] = visibility_timeout
+    if attribute_names is not None:
+        body["attribute_names"] = list(attribute_names)
+    return Req(
+        "POST",
+        queue_path(queue, "/messages/receive"),
+        body=body,
+        wait_seconds=float(wait_seconds if wait_seconds is not None else 20),
+    )
+
+
+def delete_request(queue: str, receipt_handle: str) -> Req:
+    return Req("DELETE", queue_path(queue, "/messages/" + quote(receipt_handle, safe="")))
+
+
+def visibility_request(queue: str, receipt_handle: str, seconds: int) -> Req:
+    return Req(
+        "PUT",
+        queue_path(queue, "/messages/" + quote(receipt_handle, safe="") + "/visibility"),
+        body={"visibility_timeout": seconds},
+    )
+
+
+def delete_batch_requests(queue: str, handles: Sequence[str]) -> list[Req]:
+    entries = [{"id": str(i), "receipt_handle": h} for i, h in enumerate(handles)]
+    path = queue_path(queue, "/messages/delete-batch")
+    return [
+        Req("POST", path, body={"entries": entries[i : i + BATCH_LIMIT]})
+        for i in range(0, len(entries), BATCH_LIMIT)
+    ]
+
+
+def visibility_batch_requests(queue: str, handles: Sequence[str], seconds: int) -> list[Req]:
+    entries = [
+        {"id": str(i), "receipt_handle": h, "visibility_timeout": seconds}
+        for i, h in enumerate(handles)
+    ]
+    path = queue_path(queue, "/messages/visibility-batch")
+    return [
+        Req("POST", path, body={"entries": entries[i : i + BATCH_LIMIT]})
+        for i in range(0, len(entries), BATCH_LIMIT)
+    ]
+
+
+def create_queue_request(
+    name: str,
+    attributes: Mapping[str, str] | None,
+    tags: Mapping[str, str] | None,
+    fifo: bool | None,
+) -> Req:
+    body: dict[str, Any] = {"name": name}
+    if attributes:
+        body["attributes"] = dict(attributes)
+    if tags:
+        body["tags"] = dict(tags)
+    if fifo is not None:
+        body["fifo"] = fifo
+    return Req("POST", "/v1/queues", body=body)
+
+
+def list_queues_request(prefix: str | None, next_token: str | None) -> Req:
+    query = [("limit", "1000")]
+    if prefix:
+        query.append(("prefix", prefix))
+    if next_token:
+        query.append(("next_token", next_token))
+    return Req("GET", "/v1/queues", query=query)
+
+
+def redrive_request(queue: str, destination: str | None, max_per_second: int | None) -> Req:
+    body: dict[str, Any] = {}
+    if destination:
+        body["destination"] = destination
+    if max_per_second is not None:
+        body["max_per_second"] = max_per_second
+    return Req("POST", queue_path(queue, "/redrive"), body=body)
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+def parse_sent(data: Mapping[str, Any]) -> SentMessage:
+    return SentMessage(
+        message_id=data["message_id"],
+        md5_of_body=data["md5_of_body"],
+        md5_of_message_attributes=data.get("md5_of_message_attributes"),
+        sequence_number=data.get("sequence_number"),
+        id=data.get("id"),
+    )
+
+
+def parse_failures(data: Mapping[str, Any]) -> list[BatchFailure]:
+    return [
+        BatchFailure(f["id"], f["code"], f["detail"], int(f["status"]), bool(f["sender_fault"]))
+        for f in data.get("failed", [])
+    ]
+
+
+def merge(results: Iterable[BatchResult]) -> BatchResult:
+    successful: list[Any] = []
+    failed: list[BatchFailure] = []
+    for result in results:
+        successful.extend(result.successful)
+        failed.extend(result.failed)
+    return BatchResult(successful, failed)
+
+
+def parse_send_batch(data: Mapping[str, Any]) -> BatchResult:
+    return BatchResult([parse_sent(s) for s in data["successful"]], parse_failures(data))
+
+
+def parse_handle_batch(data: Mapping[str, Any], handles: Sequence[str], offset: int) -> BatchResult:
+    """Entry ids are positions: answer with the receipt handles themselves."""
+    successful = [handles[int(s["id"])] for s in data["successful"]]
+    return BatchResult(successful, parse_failures(data))
+
+
+def parse_messages(data: Mapping[str, Any]) -> list[MessageData]:
+    return [
+        MessageData(
+            message_id=m["message_id"],
+            receipt_handle=m["receipt_handle"],
+            body=m["body"],
+            md5_of_body=m["md5_of_body"],
+            attributes={
+                k: MessageAttribute.from_json(v) for k, v in (m.get("attributes") or {}).items()
+            },
+            system_attributes=dict(m.get("system_attributes") or {}),
+            md5_of_message_attributes=m.get("md5_of_message_attributes"),
+        )
+        for m in data["messages"]
+    ]
+
+
+def parse_queue(data: Mapping[str, Any]) -> QueueInfo:
+    return QueueInfo(
+        name=data["name"],
+        url=data["url"],
+        arn=data["arn"],
+        fifo=bool(data["fifo"]),
+        attributes=dict(data.get("attributes") or {}),
+        tags=dict(data.get("tags") or {}),
+        created_at=data.get("created_at"),
+    )
+
+
+def parse_move_tasks(data: Mapping[str, Any]) -> list[MoveTask]:
+    return [MoveTask(**task) for task in data["tasks"]]
