@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -284,3 +285,63 @@ def json_post(url: str, target: str, body: bytes) -> httpx.Response:
 
 StartBroker = Callable[..., BrokerProcess]
 """``start_broker(database_url, env=None)``: a ready broker process, stopped after the module."""
+
+
+# -- the AWS CLI -------------------------------------------------------------------------------
+
+CLI_TIMEOUT_SECONDS = 60
+
+
+def aws_cli_env(home: Path) -> dict[str, str]:
+    """Credentials from the environment only: no user config, profile or endpoint leaks in."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("BOTO")
+    }
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": str(home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+        }
+    )
+    return env
+
+
+class AwsCli:
+    """The AWS CLI (v1, the venv's copy: ``python -m awscli``) for one service."""
+
+    def __init__(self, endpoint: str, env: dict[str, str], service: str) -> None:
+        self.endpoint = endpoint
+        self.env = env
+        self.service = service
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "awscli",
+            self.service,
+            *args,
+            "--endpoint-url",
+            self.endpoint,
+            "--output",
+            "json",
+        ]
+        return subprocess.run(
+            command,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_SECONDS,
+            check=False,
+        )
+
+    def ok(self, *args: str) -> Any:
+        """Run; it must succeed. Its JSON output, or None when it prints nothing."""
+        done = self.run(*args)
+        assert done.returncode == 0, f"aws {self.service} {' '.join(args)} failed:\n{done.stderr}"
+        return json.loads(done.stdout) if done.stdout.strip() else None

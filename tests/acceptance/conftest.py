@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from accept_support import BrokerProcess, StartBroker, make_sqs_client
+from accept_support import BrokerProcess, StartBroker, aws_cli_env, make_sqs_client
 
 # Servers alive right now, so a failing test's report can show their logs.
 RUNNING: list[BrokerProcess] = []
@@ -90,3 +90,8 @@ def queue_name(request: pytest.FixtureRequest) -> str:
     """A queue name unique to this test (and to this run)."""
     base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:50].strip("-")
     return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return aws_cli_env(tmp_path_factory.mktemp("aws-home"))
