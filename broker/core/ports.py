@@ -361,3 +361,77 @@ class Outbox(Protocol):
         ...
 
     async def delete_expired_topic_deduplication(self, limit: int) -> int: ...
+
+
+# -- topic metrics -------------------------------------------------------------------------------
+
+
+class TopicObserver(Protocol):
+    """Receives the topic service's and the deliverer's events (metrics implement it); must not
+    block or raise. Events name the topic by ARN: the observer derives bounded labels from it
+    (never the subscription ARN). ``protocol`` is ``sqs``, ``http`` or ``https``."""
+
+    def messages_published(self, topic_arn: str, count: int) -> None:
+        """Publish entries the topic accepted (a FIFO duplicate counts: it was accepted)."""
+        ...
+
+    def messages_filtered_out(self, topic_arn: str, count: int) -> None:
+        """Subscriptions whose filter policy did not match a fanned-out message, one each."""
+        ...
+
+    def messages_delivered(self, topic_arn: str, protocol: str, count: int) -> None:
+        """Queue rows committed by a publish, or notifications a subscriber answered 2xx."""
+        ...
+
+    def delivery_failed(self, topic_arn: str, protocol: str) -> None:
+        """One delivery attempt that failed (no answer, or not 2xx)."""
+        ...
+
+    def delivery_retried(self, topic_arn: str, protocol: str) -> None:
+        """One failed delivery rescheduled by its delivery policy."""
+        ...
+
+    def delivery_dead_lettered(self, topic_arn: str) -> None:
+        """One delivery whose retries ran out (moved to the subscription's dead-letter queue, or
+        dropped when it has none)."""
+        ...
+
+
+class NullTopicObserver:
+    """The observer of a topic service nobody watches."""
+
+    def messages_published(self, topic_arn: str, count: int) -> None:
+        pass
+
+    def messages_filtered_out(self, topic_arn: str, count: int) -> None:
+        pass
+
+    def messages_delivered(self, topic_arn: str, protocol: str, count: int) -> None:
+        pass
+
+    def delivery_failed(self, topic_arn: str, protocol: str) -> None:
+        pass
+
+    def delivery_retried(self, topic_arn: str, protocol: str) -> None:
+        pass
+
+    def delivery_dead_lettered(self, topic_arn: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class OutboxGauge:
+    """The HTTP/S outbox at one moment (every topic, every replica: it is one table)."""
+
+    due: int
+    """Deliveries whose next attempt is due now (waiting for a deliverer)."""
+    scheduled: int
+    """Deliveries due later: waiting for a retry, or leased by a deliverer mid-POST."""
+    oldest_age_seconds: float
+    """Age of the oldest delivery since it was enqueued (0 when the outbox is empty)."""
+
+
+class OutboxGauges(Protocol):
+    """Point-in-time figures of the outbox for metrics; one statement."""
+
+    async def outbox_gauges(self) -> OutboxGauge: ...

@@ -23,7 +23,16 @@ from datetime import UTC, datetime
 from broker.core import delivery_policy, message_rules, topic_attributes
 from broker.core.envelopes import Envelopes, envelope_attributes
 from broker.core.models import Caller, EntryFailure, MessageAttributes
-from broker.core.ports import FilterIndex, FilterLanguage, FilterMatcher, Signal, Signer, TopicStore
+from broker.core.ports import (
+    FilterIndex,
+    FilterLanguage,
+    FilterMatcher,
+    NullTopicObserver,
+    Signal,
+    Signer,
+    TopicObserver,
+    TopicStore,
+)
 from broker.core.topic_attributes import invalid
 from broker.core.topic_errors import (
     TagLimitExceeded,
@@ -37,6 +46,7 @@ from broker.core.topic_models import (
     HttpDelivery,
     PendingPublication,
     Publication,
+    PublicationResult,
     Published,
     PublishEntry,
     QueueDelivery,
@@ -113,6 +123,11 @@ class _Routing:
             matched.extend(self._by_arn[a] for a in sorted(arns))
         return matched
 
+    @property
+    def filtered(self) -> int:
+        """How many subscriptions have a filter policy (the rest take every message)."""
+        return len(self._by_arn)
+
 
 class TopicService:
     def __init__(
@@ -130,6 +145,7 @@ class TopicService:
         self.limits = limits
         self.deliveries_pending: Callable[[], None] = _nothing
         """Called after a commit that added outbox rows (the app points it at the deliverer)."""
+        self.observer: TopicObserver = NullTopicObserver()
         self._topics: dict[str, tuple[float, Topic]] = {}
         self._routing: dict[int, tuple[float, _Routing]] = {}
 
@@ -556,6 +572,8 @@ class TopicService:
         messages: list[TopicMessage] = []
         queue_rows: list[QueueDelivery] = []
         http_rows: list[HttpDelivery] = []
+        filtered_out: list[int] = []
+        """Per entry: its subscriptions whose filter policy did not match it."""
         for index, entry in enumerate(entries):
             message_id = given_message_id or str(uuid.uuid4())
             dedup = entry.deduplication_id
@@ -566,7 +584,9 @@ class TopicService:
             body_for_filter = topic_attributes.message_for(
                 entry.message, entry.message_structure, "default"
             )
-            for route in routing.matching(body_for_filter, entry.attributes):
+            matched = routing.matching(body_for_filter, entry.attributes)
+            filtered_out.append(routing.filtered - (len(matched) - len(routing.unfiltered)))
+            for route in matched:
                 subscription = route.subscription
                 text = topic_attributes.message_for(
                     entry.message, entry.message_structure, subscription.protocol
@@ -639,6 +659,8 @@ class TopicService:
             self._signal.sent(queue_id, count)
         if result.deliveries:
             self.deliveries_pending()
+        if topic.arn:  # not a publication of a topic deleted since
+            self._observe(topic, messages, result, filtered_out)
         return [
             Published(
                 id=entry.id,
@@ -647,6 +669,30 @@ class TopicService:
             )
             for entry, (published_id, sequence) in zip(entries, result.messages, strict=True)
         ]
+
+    def _observe(
+        self,
+        topic: Topic,
+        messages: Sequence[TopicMessage],
+        result: PublicationResult,
+        filtered_out: Sequence[int],
+    ) -> None:
+        """Count a committed publish: its entries, its queue rows, its filtered-out matches."""
+        observer = self.observer
+        observer.messages_published(topic.arn, len(messages))
+        delivered = sum(result.queue_counts.values())
+        if delivered:
+            observer.messages_delivered(topic.arn, SQS_PROTOCOL, delivered)
+        # A FIFO duplicate (its stored id is the original's) was not fanned out again.
+        skipped = sum(
+            count
+            for message, (stored_id, _), count in zip(
+                messages, result.messages, filtered_out, strict=True
+            )
+            if stored_id == message.message_id
+        )
+        if skipped:
+            observer.messages_filtered_out(topic.arn, skipped)
 
     # -- cache ------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from broker.core.ports import Gauges, QueueGauge
+from broker.core.ports import Gauges, OutboxGauge, OutboxGauges, QueueGauge
 from broker.core.wakeups import WakeupHub
 from broker.metrics.instruments import (
     DB_POOL_CONNECTIONS,
@@ -35,7 +35,11 @@ from broker.metrics.instruments import (
     MESSAGES_EXPIRED,
     MESSAGES_RECEIVED,
     MESSAGES_SENT,
+    OUTBOX_MESSAGES,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_STATES,
     POOL_STATES,
+    PROTOCOLS,
     QUEUE_GAUGES_DURATION,
     QUEUE_GAUGES_FAILURES,
     QUEUE_GAUGES_TIMESTAMP,
@@ -44,6 +48,12 @@ from broker.metrics.instruments import (
     QUEUE_STATES,
     READY,
     RECEIVES_EMPTY,
+    SUBSCRIPTION_DELIVERY_FAILURES,
+    SUBSCRIPTION_DELIVERY_RETRIES,
+    SUBSCRIPTION_MESSAGES_DEAD_LETTERED,
+    SUBSCRIPTION_MESSAGES_DELIVERED,
+    SUBSCRIPTION_MESSAGES_FILTERED_OUT,
+    TOPIC_MESSAGES_PUBLISHED,
     Family,
 )
 
@@ -100,14 +110,44 @@ def render_queue_gauges(rows: Sequence[QueueGauge]) -> str:
     return "".join(lines)
 
 
-class QueueGaugeCollector:
-    """Queue gauges computed by ``refresh()``; scrapes read what the last refresh left."""
+def render_outbox_gauges(outbox: OutboxGauge | None) -> str:
+    """``broker_outbox_messages`` and ``broker_outbox_oldest_message_age_seconds`` as text
+    (headers only before the first refresh)."""
+    lines = [header(OUTBOX_MESSAGES, False)]
+    if outbox is not None:
+        name = OUTBOX_MESSAGES.name
+        lines.append(f'{name}{{state="due"}} {float(outbox.due)!r}\n')
+        lines.append(f'{name}{{state="scheduled"}} {float(outbox.scheduled)!r}\n')
+    lines.append(header(OUTBOX_OLDEST_AGE, False))
+    if outbox is not None:
+        lines.append(f"{OUTBOX_OLDEST_AGE.name} {float(outbox.oldest_age_seconds)!r}\n")
+    return "".join(lines)
 
-    def __init__(self, gauges: Gauges, clock: Callable[[], float] = time.time) -> None:
+
+def render_background_gauges(
+    rows: Sequence[QueueGauge], outbox: OutboxGauge | None, with_outbox: bool
+) -> str:
+    text = render_queue_gauges(rows)
+    return text + render_outbox_gauges(outbox) if with_outbox else text
+
+
+class QueueGaugeCollector:
+    """Queue gauges, and the outbox gauges when the broker serves topics, computed by
+    ``refresh()``; scrapes read what the last refresh left."""
+
+    def __init__(
+        self,
+        gauges: Gauges,
+        clock: Callable[[], float] = time.time,
+        *,
+        outbox: OutboxGauges | None = None,
+    ) -> None:
         self._gauges = gauges
+        self._outbox = outbox
         self._clock = clock
         self._rows: tuple[QueueGauge, ...] = ()
-        self._text = render_queue_gauges(())
+        self._outbox_row: OutboxGauge | None = None
+        self._text = render_background_gauges((), None, outbox is not None)
         self.refreshed_at = 0.0
         """Unix time of the last successful refresh; 0 before the first."""
         self.refresh_seconds = 0.0
@@ -119,12 +159,16 @@ class QueueGaugeCollector:
         started = time.perf_counter()
         try:
             rows = tuple(await self._gauges.queue_gauges())
+            outbox = await self._outbox.outbox_gauges() if self._outbox is not None else None
         except Exception:
             self.failures += 1
             raise
         # Rendering 40,000 samples takes tens of milliseconds: keep the event loop free.
-        text = await asyncio.to_thread(render_queue_gauges, rows)
-        self._rows, self._text = rows, text  # a scrape on another thread sees old or new
+        text = await asyncio.to_thread(
+            render_background_gauges, rows, outbox, self._outbox is not None
+        )
+        # A scrape on another thread sees the old text or the new one.
+        self._rows, self._outbox_row, self._text = rows, outbox, text
         self.refresh_seconds = time.perf_counter() - started
         self.refreshed_at = self._clock()
 
@@ -159,11 +203,24 @@ class QueueGaugeCollector:
         duration.add_metric([], self.refresh_seconds)
         failures = _counter(QUEUE_GAUGES_FAILURES)
         failures.add_metric([], self.failures)
-        return [messages, age, timestamp, duration, failures]
+        collected: list[Metric] = [messages, age, timestamp, duration, failures]
+        if self._outbox is not None:
+            outbox, oldest = _gauge(OUTBOX_MESSAGES), _gauge(OUTBOX_OLDEST_AGE)
+            backlog = self._outbox_row
+            if backlog is not None:
+                pairs = zip(OUTBOX_STATES, (backlog.due, backlog.scheduled), strict=True)
+                for state, value in pairs:
+                    outbox.add_metric([state], value)
+                oldest.add_metric([], backlog.oldest_age_seconds)
+            collected += [outbox, oldest]
+        return collected
 
     def describe(self) -> Iterable[Metric]:
         families = (QUEUE_MESSAGES, QUEUE_OLDEST_AGE, QUEUE_GAUGES_TIMESTAMP, QUEUE_GAUGES_DURATION)
-        return [*(_gauge(f) for f in families), _counter(QUEUE_GAUGES_FAILURES)]
+        described = [*(_gauge(f) for f in families), _counter(QUEUE_GAUGES_FAILURES)]
+        if self._outbox is not None:
+            described += [_gauge(OUTBOX_MESSAGES), _gauge(OUTBOX_OLDEST_AGE)]
+        return described
 
 
 # -- queue counters ----------------------------------------------------------------------------
@@ -228,6 +285,119 @@ class QueueCounters:
 
     def describe(self) -> Iterable[Metric]:
         return [_counter(f) for f in COUNTERS]
+
+
+# -- topic counters ----------------------------------------------------------------------------
+
+TOPIC_COUNTERS: tuple[Family, ...] = (
+    TOPIC_MESSAGES_PUBLISHED,
+    SUBSCRIPTION_MESSAGES_FILTERED_OUT,
+    SUBSCRIPTION_MESSAGES_DEAD_LETTERED,
+)
+"""Families labelled ``account``, ``topic``."""
+PUBLISHED, FILTERED_OUT, SUBSCRIPTION_DEAD_LETTERED = range(len(TOPIC_COUNTERS))
+DELIVERY_COUNTERS: tuple[Family, ...] = (
+    SUBSCRIPTION_MESSAGES_DELIVERED,
+    SUBSCRIPTION_DELIVERY_FAILURES,
+    SUBSCRIPTION_DELIVERY_RETRIES,
+)
+"""Families labelled ``account``, ``topic``, ``protocol``."""
+DELIVERED, DELIVERY_FAILED, DELIVERY_RETRIED = range(len(DELIVERY_COUNTERS))
+
+
+def topic_labels(account_id: str, topic: str) -> str:
+    return f'account="{_escape(account_id)}",topic="{_escape(topic)}"'
+
+
+def topic_of(topic_arn: str) -> tuple[str, str]:
+    """``(account, topic name)`` of ``arn:aws:sns:<region>:<account>:<name>``."""
+    parts = topic_arn.split(":", 5)
+    if len(parts) < 6:
+        return "", topic_arn
+    return parts[4], parts[5]
+
+
+@dataclass
+class _TopicRow:
+    account_id: str
+    topic: str
+    labels: str
+    values: list[float]
+    deliveries: dict[str, list[float]]
+    """Per protocol (every one of ``PROTOCOLS``, from the start): the delivery counters."""
+
+
+class TopicCounters:
+    """The topic and subscription counters of every topic this process has seen, one row per
+    topic (labelled by topic, never by subscription: bounded by topics times protocols).
+
+    A topic's series, for every protocol, appear together at 0 on its first event, so
+    ``rate()`` and ``increase()`` see every increment from the start (a topic's deliveries may
+    be made by another process than its publishes).
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, _TopicRow] = {}
+
+    def _row(self, topic_arn: str) -> _TopicRow:
+        row = self._rows.get(topic_arn)
+        if row is None:
+            account_id, topic = topic_of(topic_arn)
+            deliveries = {p: [0.0] * len(DELIVERY_COUNTERS) for p in PROTOCOLS}
+            labels = topic_labels(account_id, topic)
+            row = _TopicRow(account_id, topic, labels, [0.0] * len(TOPIC_COUNTERS), deliveries)
+            self._rows[topic_arn] = row
+        return row
+
+    def add(self, counter: int, topic_arn: str, amount: float = 1.0) -> None:
+        """Count one of ``TOPIC_COUNTERS`` (by index) for the topic."""
+        self._row(topic_arn).values[counter] += amount
+
+    def add_delivery(
+        self, counter: int, topic_arn: str, protocol: str, amount: float = 1.0
+    ) -> None:
+        """Count one of ``DELIVERY_COUNTERS`` (by index); a protocol outside ``PROTOCOLS`` (none
+        is delivered to) is not counted, so the label stays bounded."""
+        values = self._row(topic_arn).deliveries.get(protocol)
+        if values is not None:
+            values[counter] += amount
+
+    def snapshot(self) -> Renderer:
+        rows = list(self._rows.values())  # on the loop: the dict may grow meanwhile
+
+        def render(openmetrics: bool) -> str:
+            lines = []
+            for index, family in enumerate(TOPIC_COUNTERS):
+                lines.append(header(family, openmetrics))
+                name = family.name
+                for row in rows:
+                    lines.append(f"{name}{{{row.labels}}} {row.values[index]!r}\n")
+            for index, family in enumerate(DELIVERY_COUNTERS):
+                lines.append(header(family, openmetrics))
+                name = family.name
+                for row in rows:
+                    for protocol in PROTOCOLS:
+                        value = row.deliveries[protocol][index]
+                        lines.append(f'{name}{{{row.labels},protocol="{protocol}"}} {value!r}\n')
+            return "".join(lines)
+
+        return render
+
+    def collect(self) -> Iterable[Metric]:
+        topics = [_counter(f) for f in TOPIC_COUNTERS]
+        deliveries = [_counter(f) for f in DELIVERY_COUNTERS]
+        for row in list(self._rows.values()):
+            labels = [row.account_id, row.topic]
+            for family, value in zip(topics, row.values, strict=True):
+                family.add_metric(labels, value)
+            for protocol in PROTOCOLS:
+                values = row.deliveries[protocol]
+                for family, value in zip(deliveries, values, strict=True):
+                    family.add_metric([*labels, protocol], value)
+        return [*topics, *deliveries]
+
+    def describe(self) -> Iterable[Metric]:
+        return [_counter(f) for f in (*TOPIC_COUNTERS, *DELIVERY_COUNTERS)]
 
 
 # -- process gauges ----------------------------------------------------------------------------

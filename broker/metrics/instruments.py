@@ -39,6 +39,13 @@ class Family:
 QUEUE_LABELS = ("account", "queue")
 QUEUE_STATES = ("visible", "in_flight", "delayed")
 POOL_STATES = ("idle", "busy", "waiting")
+TOPIC_LABELS = ("account", "topic")
+"""Topic families are labelled by topic, never by subscription ARN: series stay bounded by the
+number of topics (times three protocols), however many subscriptions each topic has."""
+TOPIC_PROTOCOL_LABELS = (*TOPIC_LABELS, "protocol")
+PROTOCOLS = ("sqs", "http", "https")
+"""Every subscription protocol the broker delivers to (the ``protocol`` label's values)."""
+OUTBOX_STATES = ("due", "scheduled")
 
 QUEUE_MESSAGES = Family(
     "broker_queue_messages",
@@ -57,19 +64,19 @@ QUEUE_GAUGES_TIMESTAMP = Family(
     "broker_queue_gauges_refreshed_timestamp_seconds",
     "gauge",
     (),
-    "Unix time of the last successful refresh of the queue gauges (0 before the first).",
+    "Unix time of the last successful refresh of the queue and outbox gauges (0 before the first).",
 )
 QUEUE_GAUGES_DURATION = Family(
     "broker_queue_gauges_refresh_duration_seconds",
     "gauge",
     (),
-    "How long the last successful refresh of the queue gauges took.",
+    "How long the last successful refresh of the queue and outbox gauges took.",
 )
 QUEUE_GAUGES_FAILURES = Family(
     "broker_queue_gauges_refresh_failures_total",
     "counter",
     (),
-    "Refreshes of the queue gauges that failed (the previous values stay served).",
+    "Refreshes of the queue and outbox gauges that failed (the previous values stay served).",
 )
 MESSAGES_SENT = Family(
     "broker_messages_sent_total", "counter", QUEUE_LABELS, "Messages accepted by send calls."
@@ -103,6 +110,59 @@ RECEIVES_EMPTY = Family(
     "counter",
     QUEUE_LABELS,
     "Receive calls that returned no message (after their long poll, if any).",
+)
+TOPIC_MESSAGES_PUBLISHED = Family(
+    "broker_topic_messages_published_total",
+    "counter",
+    TOPIC_LABELS,
+    "Messages the topic accepted: Publish and PublishBatch entries (FIFO duplicates included) "
+    "and broker.publish_message rows fanned out by this process.",
+)
+SUBSCRIPTION_MESSAGES_DELIVERED = Family(
+    "broker_subscription_messages_delivered_total",
+    "counter",
+    TOPIC_PROTOCOL_LABELS,
+    "Messages delivered to the topic's subscriptions: queue messages committed by the publish "
+    "(sqs), notifications the endpoint answered with a 2xx (http, https).",
+)
+SUBSCRIPTION_MESSAGES_FILTERED_OUT = Family(
+    "broker_subscription_messages_filtered_out_total",
+    "counter",
+    TOPIC_LABELS,
+    "Subscriptions of the topic whose filter policy did not match a published message, one per "
+    "subscription and message.",
+)
+SUBSCRIPTION_DELIVERY_FAILURES = Family(
+    "broker_subscription_delivery_failures_total",
+    "counter",
+    TOPIC_PROTOCOL_LABELS,
+    "Notification delivery attempts that failed (no answer, or not a 2xx).",
+)
+SUBSCRIPTION_DELIVERY_RETRIES = Family(
+    "broker_subscription_delivery_retries_total",
+    "counter",
+    TOPIC_PROTOCOL_LABELS,
+    "Failed notification deliveries rescheduled by their delivery policy.",
+)
+SUBSCRIPTION_MESSAGES_DEAD_LETTERED = Family(
+    "broker_subscription_messages_dead_lettered_total",
+    "counter",
+    TOPIC_LABELS,
+    "Notifications whose delivery retries ran out: moved to the subscription's dead-letter "
+    "queue, or dropped when it has none.",
+)
+OUTBOX_MESSAGES = Family(
+    "broker_outbox_messages",
+    "gauge",
+    ("state",),
+    "Deliveries in the HTTP/S outbox by state: due (waiting for a deliverer), scheduled "
+    "(waiting for a retry, or mid-POST). Refreshed in the background with the queue gauges.",
+)
+OUTBOX_OLDEST_AGE = Family(
+    "broker_outbox_oldest_message_age_seconds",
+    "gauge",
+    (),
+    "Age of the oldest delivery in the HTTP/S outbox (0 when empty), as of the last refresh.",
 )
 HTTP_REQUEST_DURATION = Family(
     "broker_http_request_duration_seconds",
@@ -145,6 +205,14 @@ FAMILIES: tuple[Family, ...] = (
     MESSAGES_DEAD_LETTERED,
     MESSAGES_EXPIRED,
     RECEIVES_EMPTY,
+    TOPIC_MESSAGES_PUBLISHED,
+    SUBSCRIPTION_MESSAGES_DELIVERED,
+    SUBSCRIPTION_MESSAGES_FILTERED_OUT,
+    SUBSCRIPTION_DELIVERY_FAILURES,
+    SUBSCRIPTION_DELIVERY_RETRIES,
+    SUBSCRIPTION_MESSAGES_DEAD_LETTERED,
+    OUTBOX_MESSAGES,
+    OUTBOX_OLDEST_AGE,
     HTTP_REQUEST_DURATION,
     LONG_POLL_WAITERS,
     DB_POOL_CONNECTIONS,

@@ -12,6 +12,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from broker.core.models import MessageAttributes, MessageAttributeValue
+from broker.core.ports import OutboxGauge
 from broker.core.topic_models import (
     ClaimedDelivery,
     HttpDelivery,
@@ -337,6 +338,13 @@ class TopicStore(NamedStatements):
 
     async def delete_expired_topic_deduplication(self, limit: int) -> int:
         return await self._run("delete_expired_topic_deduplication", {"limit": limit})
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    async def outbox_gauges(self) -> OutboxGauge:
+        row = await self._one("outbox_gauges", {})
+        assert row is not None
+        return OutboxGauge(int(row["due"]), int(row["scheduled"]), float(row["oldest_age"]))
 
 
 def _json(value: Mapping[str, str]) -> str:

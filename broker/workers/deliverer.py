@@ -17,13 +17,14 @@ import time
 import httpx
 
 from broker.core.delivery_policy import parse_effective
-from broker.core.ports import Outbox, Signal, TopicStore
+from broker.core.ports import NullTopicObserver, Outbox, Signal, TopicObserver, TopicStore
 from broker.core.topic_models import ClaimedDelivery
 from broker.core.topics import TopicService
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Amazon Simple Notification Service Agent"
+NOTIFICATION = "Notification"
 CLEANUP_SECONDS = 60.0
 
 
@@ -75,6 +76,8 @@ class Deliverer:
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._cleaned_at = 0.0
+        self.observer: TopicObserver = NullTopicObserver()
+        """Counts notification deliveries (confirmation messages are not counted)."""
 
     def wake(self) -> None:
         """New outbox rows were committed in this process: look now, not at the next poll."""
@@ -140,12 +143,21 @@ class Deliverer:
                 delivery.id, delivery.attempts, 1.0 / (rate or 1), count_attempt=False
             )
             return
+        # Subscription and unsubscribe confirmations are not messages of the topic: not counted.
+        counted = delivery.message_type == NOTIFICATION
+        protocol = _protocol(delivery.endpoint)
         if await self._post(delivery, policy.content_type):
             await self._outbox.complete_delivery(delivery.id, delivery.attempts)
+            if counted:
+                self.observer.messages_delivered(delivery.topic_arn, protocol, 1)
             return
+        if counted:
+            self.observer.delivery_failed(delivery.topic_arn, protocol)
         delay = policy.retry.delay_after(delivery.attempts)
         if delay is not None:
             await self._outbox.retry_delivery(delivery.id, delivery.attempts, delay, True)
+            if counted:
+                self.observer.delivery_retried(delivery.topic_arn, protocol)
             return
         log.warning(
             "delivery %s to %s failed %d times; %s",
@@ -155,6 +167,8 @@ class Deliverer:
             "moved to its dead-letter queue" if delivery.dead_letter_arn else "dropped",
         )
         queue_id = await self._outbox.dead_letter_delivery(delivery.id, delivery.attempts)
+        if counted:
+            self.observer.delivery_dead_lettered(delivery.topic_arn)
         if queue_id is not None:
             self._signal.sent(queue_id, 1)
 
@@ -181,3 +195,8 @@ class Deliverer:
             log.info("POST %s failed: %r", delivery.endpoint, exc)
             return False
         return 200 <= response.status_code < 300
+
+
+def _protocol(endpoint: str) -> str:
+    """The subscription's protocol, from its endpoint (Subscribe checked the scheme)."""
+    return "https" if endpoint[:6].lower() == "https:" else "http"

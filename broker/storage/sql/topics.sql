@@ -248,3 +248,11 @@ DELETE FROM broker.topic_deduplication
 WHERE ctid IN (
     SELECT ctid FROM broker.topic_deduplication WHERE expires_at <= now() LIMIT %(limit)s
 );
+
+-- name: outbox_gauges
+-- The outbox backlog for metrics, in one pass over the (normally short) outbox; metrics run it
+-- in the background with the queue gauges. A leased delivery (mid-POST) counts as scheduled.
+SELECT count(*) FILTER (WHERE next_attempt_at <= now()) AS due,
+       count(*) FILTER (WHERE next_attempt_at > now()) AS scheduled,
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
+FROM broker.deliveries;
