@@ -1,10 +1,13 @@
-"""The native REST API: resource-oriented JSON over ``BrokerService``, with an OpenAPI document.
+"""The native REST API: resource-oriented JSON over ``BrokerService`` and ``TopicService``, with
+an OpenAPI document.
 
-``/v1/queues[/{queue}[/messages|/attributes|/tags|/purge|/redrive...]]``; topics and buses will
-take ``/v1/topics`` and ``/v1/buses``. See docs/rest-api.md.
+``/v1/queues[/{queue}[/messages|/attributes|/tags|/purge|/redrive...]]``,
+``/v1/topics[/{topic}[/attributes|/tags|/subscriptions|/messages]]`` and
+``/v1/subscriptions/{arn}``; buses will take ``/v1/buses``. See docs/rest-api.md.
 """
 
 from broker.api.endpoint import api_routes
 from broker.api.queues import QUEUE_OPERATIONS
+from broker.api.topics import TOPIC_OPERATIONS
 
-__all__ = ["QUEUE_OPERATIONS", "api_routes"]
+__all__ = ["QUEUE_OPERATIONS", "TOPIC_OPERATIONS", "api_routes"]

@@ -14,10 +14,12 @@ from starlette.routing import BaseRoute, Route
 
 from broker.api import auth
 from broker.api.openapi import docs_page, openapi_document
-from broker.api.problems import ApiProblem, error_identity, problem_response
+from broker.api.problems import ApiProblem, problem_response
 from broker.api.queues import QUEUE_OPERATIONS, Call, Operation
+from broker.api.topics import TOPIC_OPERATIONS
 from broker.api.wire import Body, parse_json
 from broker.core.service import BrokerService
+from broker.core.topics import TopicService
 from broker.errors import BrokerError
 from broker.metrics.instruments import Instruments, RequestContext, request_context
 
@@ -36,8 +38,10 @@ class RestEndpoint:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         instruments: Instruments | None = None,
         region: str = "us-east-1",
+        topics: TopicService | None = None,
     ) -> None:
         self._service = service
+        self._topics = topics
         self._public_url = public_url.rstrip("/") if public_url else None
         self._max_body_bytes = max_body_bytes
         self._instruments = instruments
@@ -88,6 +92,7 @@ class RestEndpoint:
                 request.path_params,
                 request.query_params,
                 Body(data),
+                self._topics,
             )
             status, payload = await op.handler(call)
         except ApiProblem as problem:
@@ -95,7 +100,7 @@ class RestEndpoint:
                 problem.status, problem.code, problem.detail, problem.aws_code, request_id
             )
         except BrokerError as error:
-            status, code, aws_code = error_identity(error)
+            status, code, aws_code = op.identity(error)
             if status >= 500:
                 log.warning("REST %s failed: %s (request id %s)", op.id, error, request_id)
             return problem_response(status, code, error.message, aws_code, request_id)
@@ -142,11 +147,17 @@ def api_routes(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     instruments: Instruments | None = None,
     region: str = "us-east-1",
-    operations: Sequence[Operation] = QUEUE_OPERATIONS,
+    operations: Sequence[Operation] | None = None,
+    topics: TopicService | None = None,
 ) -> list[BaseRoute]:
     """The REST API under ``/v1``, its OpenAPI document at ``/openapi.json`` and a readable page
-    at ``/docs``. Mount them before the AWS catch-all routes."""
-    endpoint = RestEndpoint(service, public_url, max_body_bytes, instruments, region)
+    at ``/docs``. Mount them before the AWS catch-all routes.
+
+    ``operations`` defaults to the queue operations, plus the topic operations when ``topics``
+    (the broker's ``TopicService``) is given."""
+    if operations is None:
+        operations = QUEUE_OPERATIONS + (TOPIC_OPERATIONS if topics is not None else ())
+    endpoint = RestEndpoint(service, public_url, max_body_bytes, instruments, region, topics)
     document = openapi_document(operations, public_url)
     page = docs_page(document)
 

@@ -16,7 +16,7 @@ Json = dict[str, Any]
 _ERROR_TEXT = {
     400: "Invalid request",
     401: "Missing or malformed credentials",
-    404: "No such queue (or receipt handle)",
+    404: "No such queue, topic or subscription",
     409: "Conflicts with the current state",
 }
 
@@ -102,8 +102,9 @@ def openapi_document(operations: Sequence[Operation], server_url: str | None = N
         "info": {
             "title": "pgbroker REST API",
             "version": __version__,
-            "description": "Queues and messages over resource-oriented JSON: the same service, "
-            "limits and semantics as the SQS wire protocol on this port. Errors are RFC 9457 "
+            "description": "Queues, messages and topics over resource-oriented JSON: the same "
+            "services, limits and semantics as the SQS and SNS wire protocols on this port. "
+            "Errors are RFC 9457 "
             "problem objects. Authenticate with `Authorization: Bearer <key-id>:<secret>`, HTTP "
             "Basic, or AWS SigV4 (what the Python SDK sends).",
         },
@@ -131,6 +132,9 @@ def openapi_document(operations: Sequence[Operation], server_url: str | None = N
             {"name": "queues", "description": "Create, inspect, configure and delete queues."},
             {"name": "messages", "description": "Send, receive, delete, change visibility."},
             {"name": "redrive", "description": "Move dead-lettered messages back."},
+            {"name": "topics", "description": "Create, inspect, configure and delete topics."},
+            {"name": "subscriptions", "description": "Subscribe queues and HTTP/S endpoints."},
+            {"name": "publish", "description": "Publish to a topic (fan-out to subscriptions)."},
         ],
     }
     if server_url:

@@ -15,6 +15,7 @@ condition has the same identity on every protocol; the HTTP status follows REST 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from starlette.responses import Response
 from broker import errors
 from broker.protocols.aws import faults
 from broker.protocols.aws.faults import Fault
+from broker.protocols.aws.sns.faults import sns_fault
 from broker.protocols.aws.sqs.faults import sqs_fault
 
 PROBLEM_JSON = "application/problem+json"
@@ -101,10 +103,24 @@ def error_identity(error: errors.BrokerError) -> tuple[int, str, str]:
     return rest_status(error), fault_code(fault), fault.query_code
 
 
-def entry_failure(entry_id: str, error: Exception, sender_fault: bool) -> dict[str, Any]:
+def topic_error_identity(error: errors.BrokerError) -> tuple[int, str, str]:
+    """(REST status, code, SNS Query code) of a topic condition: the codes the SNS Query routes
+    answer (``NotFound``, ``InvalidParameter``, ``ParameterValueInvalid``...) with REST statuses
+    (the tag quota, SNS's ``TagLimitExceeded``, stays a 400)."""
+    code = sns_fault(error).query_code
+    status = 400 if isinstance(error, errors.OverLimit) else rest_status(error)
+    return status, code, code
+
+
+def entry_failure(
+    entry_id: str,
+    error: Exception,
+    sender_fault: bool,
+    identity: Callable[[errors.BrokerError], tuple[int, str, str]] = error_identity,
+) -> dict[str, Any]:
     """One failed batch entry, with the codes a single call would have answered."""
     if isinstance(error, errors.BrokerError):
-        status, code, aws_code = error_identity(error)
+        status, code, aws_code = identity(error)
         detail = error.message
     else:
         status, code, aws_code = 500, fault_code(faults.INTERNAL_ERROR), "InternalError"

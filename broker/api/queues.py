@@ -1,8 +1,8 @@
 """The queue and message operations of the REST API: parse, call ``BrokerService``, shape.
 
 Each operation is declared once (method, path, schemas, handler): the router and the OpenAPI
-document are both generated from ``QUEUE_OPERATIONS``, so the two cannot drift apart. Topics and
-buses join later as ``/v1/topics/...`` and ``/v1/buses/...`` operation lists of their own.
+document are both generated from ``QUEUE_OPERATIONS``, so the two cannot drift apart. Topics have
+their own list (``broker.api.topics.TOPIC_OPERATIONS``); buses will join as ``/v1/buses/...``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from broker.api.problems import entry_failure
+from broker.api.problems import entry_failure, error_identity
 from broker.api.wire import (
     Body,
     check_text,
@@ -33,7 +33,8 @@ from broker.core.models import (
     SentMessage,
 )
 from broker.core.service import BrokerService
-from broker.errors import QueueNotFound
+from broker.core.topics import TopicService
+from broker.errors import BrokerError, QueueNotFound
 from broker.protocols.aws.sqs.md5 import md5_of_attributes, md5_of_body
 from broker.protocols.aws.sqs.queue_urls import queue_url
 
@@ -50,6 +51,8 @@ class Call:
     path: Mapping[str, str]
     query: QueryParams
     body: Body
+    topics: TopicService | None = None
+    """The topic service (None when the broker serves no topics: no topic route exists then)."""
 
     async def queue(self) -> Queue:
         name = self.path["queue"]
@@ -79,6 +82,8 @@ class Call:
 
 Answer = tuple[int, Json | None]
 Handler = Callable[[Call], Awaitable[Answer]]
+Identity = Callable[[BrokerError], tuple[int, str, str]]
+"""(REST status, code, AWS Query code) of a broker condition, per service."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class Operation:
     query: tuple[tuple[str, Json, str], ...] = ()
     description: str = ""
     errors: tuple[int, ...] = field(default=(400, 401, 404))
+    identity: Identity = error_identity
+    """How a ``BrokerError`` is named: SQS codes for queues, SNS codes for topics."""
 
 
 # --- JSON schemas (OpenAPI 3.1 = JSON Schema 2020-12) ------------------------------------------

@@ -7,15 +7,15 @@ library), so it can be vendored or shipped alone::
 
     client = Client("http://127.0.0.1:9324", "key-id", "secret")
     client.queue("orders").send("hello", attributes={"kind": "greeting"})
+    client.topic("events").publish("hello", attributes={"kind": "greeting"})
     Worker(client, "orders", lambda message: print(message.body), concurrency=4).run()
 
-Topics (``client.topic(name).publish``) and buses (``client.bus(name).put_events``) arrive with
-those services. See docs/sdk.md.
+Buses (``client.bus(name).put_events``) arrive with that service. See docs/sdk.md.
 """
 
 from broker.sdk import errors, tracing
-from broker.sdk.aio import AsyncClient, AsyncMessage, AsyncQueue
-from broker.sdk.client import Client, Message, Queue
+from broker.sdk.aio import AsyncClient, AsyncMessage, AsyncQueue, AsyncTopic
+from broker.sdk.client import Client, Message, Queue, Topic
 from broker.sdk.errors import ApiError, BrokerClientError, TransportError
 from broker.sdk.models import (
     BatchFailure,
@@ -23,9 +23,13 @@ from broker.sdk.models import (
     MessageAttribute,
     MessageData,
     MoveTask,
+    PublishedMessage,
+    PublishRequest,
     QueueInfo,
     SendRequest,
     SentMessage,
+    SubscriptionInfo,
+    TopicInfo,
 )
 from broker.sdk.transport import RetryPolicy
 from broker.sdk.worker import LoggingHooks, Worker, WorkerHooks, exponential_backoff
@@ -35,6 +39,7 @@ __all__ = [
     "AsyncClient",
     "AsyncMessage",
     "AsyncQueue",
+    "AsyncTopic",
     "BatchFailure",
     "BatchResult",
     "BrokerClientError",
@@ -44,11 +49,16 @@ __all__ = [
     "MessageAttribute",
     "MessageData",
     "MoveTask",
+    "PublishRequest",
+    "PublishedMessage",
     "Queue",
     "QueueInfo",
     "RetryPolicy",
     "SendRequest",
     "SentMessage",
+    "SubscriptionInfo",
+    "Topic",
+    "TopicInfo",
     "TransportError",
     "Worker",
     "WorkerHooks",

@@ -1,4 +1,5 @@
-"""The asynchronous client: ``AsyncClient`` -> ``AsyncQueue`` -> ``AsyncMessage``."""
+"""The asynchronous client: ``AsyncClient`` -> ``AsyncQueue`` -> ``AsyncMessage``, and
+``AsyncClient`` -> ``AsyncTopic``."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from broker.sdk.models import (
     BatchResult,
     MessageData,
     MoveTask,
+    PublishedMessage,
+    PublishRequest,
     QueueInfo,
     SendRequest,
     SentMessage,
+    SubscriptionInfo,
+    TopicInfo,
 )
 from broker.sdk.transport import (
     ClientConfig,
@@ -121,6 +126,163 @@ class AsyncClient:
             token = data.get("next_token")
             if not token:
                 return out
+
+    # -- topics -------------------------------------------------------------------------------
+
+    def topic(self, name: str) -> AsyncTopic:
+        """A handle on topic ``name`` (no request is made)."""
+        return AsyncTopic(self, name)
+
+    async def create_topic(
+        self,
+        name: str,
+        attributes: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        fifo: bool | None = None,
+    ) -> AsyncTopic:
+        """Create (or find the identical) topic; ``fifo`` defaults to the ``.fifo`` suffix."""
+        topic = AsyncTopic(self, name)
+        await topic.create(attributes, tags, fifo)
+        return topic
+
+    async def list_topics(self) -> list[TopicInfo]:
+        out: list[TopicInfo] = []
+        token: str | None = None
+        while True:
+            data = await self.call(wire.list_topics_request(token))
+            out.extend(wire.parse_topic(t) for t in data["topics"])
+            token = data.get("next_token")
+            if not token:
+                return out
+
+    async def subscription(self, arn: str) -> SubscriptionInfo:
+        """A subscription (by ARN) with all its attributes."""
+        data = await self.call(wire.Req("GET", wire.subscription_path(arn)))
+        return wire.parse_subscription(data)
+
+    async def set_subscription_attributes(self, arn: str, attributes: Mapping[str, str]) -> None:
+        """Set FilterPolicy, RawMessageDelivery... (an empty value unsets)."""
+        req = wire.Req(
+            "PATCH",
+            wire.subscription_path(arn, "/attributes"),
+            body={"attributes": dict(attributes)},
+        )
+        await self.call(req)
+
+    async def unsubscribe(self, subscription: str | SubscriptionInfo) -> None:
+        path = wire.subscription_path(wire.subscription_arn(subscription))
+        await self.call(wire.Req("DELETE", path))
+
+
+class AsyncTopic:
+    """A topic: publish to it, subscribe queues and HTTP/S endpoints to it."""
+
+    def __init__(self, client: AsyncClient, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"AsyncTopic({self.name!r})"
+
+    async def create(
+        self,
+        attributes: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        fifo: bool | None = None,
+    ) -> TopicInfo:
+        """Create this topic (idempotent when the attributes match)."""
+        req = wire.create_topic_request(self.name, attributes, tags, fifo)
+        return wire.parse_topic(await self.client.call(req))
+
+    async def info(self) -> TopicInfo:
+        data = await self.client.call(wire.Req("GET", wire.topic_path(self.name)))
+        return wire.parse_topic(data)
+
+    async def attributes(self) -> dict[str, str]:
+        data = await self.client.call(wire.Req("GET", wire.topic_path(self.name, "/attributes")))
+        return dict(data["attributes"])
+
+    async def set_attributes(self, attributes: Mapping[str, str]) -> None:
+        req = wire.Req(
+            "PATCH",
+            wire.topic_path(self.name, "/attributes"),
+            body={"attributes": dict(attributes)},
+        )
+        await self.client.call(req)
+
+    async def delete(self) -> None:
+        """Delete the topic and its subscriptions (idempotent)."""
+        await self.client.call(wire.Req("DELETE", wire.topic_path(self.name)))
+
+    async def publish(
+        self,
+        message: str,
+        subject: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        *,
+        message_structure: str | None = None,
+    ) -> PublishedMessage:
+        """Publish ``message`` to every matching subscription; ``attributes`` values: str,
+        int/float (Number), bytes (Binary) or ``MessageAttribute``."""
+        request = PublishRequest(
+            message, subject, attributes, group_id, deduplication_id, message_structure
+        )
+        data = await self.client.call(wire.publish_request(self.name, request))
+        return wire.parse_published(data)
+
+    async def publish_batch(self, messages: Iterable[str | PublishRequest]) -> BatchResult:
+        """Publish any number of messages, 10 per request; failures are in ``.failed``."""
+        return wire.merge(
+            [
+                wire.parse_publish_batch(await self.client.call(req))
+                for req in wire.publish_batch_requests(self.name, messages)
+            ]
+        )
+
+    async def subscribe_queue(
+        self,
+        queue: str,
+        filter_policy: Mapping[str, Any] | str | None = None,
+        raw: bool = False,
+        *,
+        filter_policy_scope: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> SubscriptionInfo:
+        """Subscribe queue ``queue`` (a name or an ARN); idempotent."""
+        req = wire.subscribe_queue_request(
+            self.name, queue, filter_policy, raw, attributes, filter_policy_scope
+        )
+        return wire.parse_subscription(await self.client.call(req))
+
+    async def subscribe_http(
+        self,
+        url: str,
+        filter_policy: Mapping[str, Any] | str | None = None,
+        raw: bool = False,
+        *,
+        filter_policy_scope: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> SubscriptionInfo:
+        """Subscribe an HTTP/S endpoint: pending until it confirms (SNS's handshake)."""
+        req = wire.subscribe_http_request(
+            self.name, url, filter_policy, raw, attributes, filter_policy_scope
+        )
+        return wire.parse_subscription(await self.client.call(req))
+
+    async def subscriptions(self) -> list[SubscriptionInfo]:
+        out: list[SubscriptionInfo] = []
+        token: str | None = None
+        while True:
+            data = await self.client.call(wire.list_subscriptions_request(self.name, token))
+            out.extend(wire.parse_subscription(s) for s in data["subscriptions"])
+            token = data.get("next_token")
+            if not token:
+                return out
+
+    async def unsubscribe(self, subscription: str | SubscriptionInfo) -> None:
+        await self.client.unsubscribe(subscription)
 
 
 class AsyncQueue:

@@ -1,4 +1,4 @@
-"""The synchronous client: ``Client`` -> ``Queue`` -> ``Message``."""
+"""The synchronous client: ``Client`` -> ``Queue`` -> ``Message``, and ``Client`` -> ``Topic``."""
 
 from __future__ import annotations
 
@@ -15,9 +15,13 @@ from broker.sdk.models import (
     BatchResult,
     MessageData,
     MoveTask,
+    PublishedMessage,
+    PublishRequest,
     QueueInfo,
     SendRequest,
     SentMessage,
+    SubscriptionInfo,
+    TopicInfo,
 )
 from broker.sdk.transport import (
     ClientConfig,
@@ -122,6 +126,157 @@ class Client:
             token = data.get("next_token")
             if not token:
                 return out
+
+    # -- topics -------------------------------------------------------------------------------
+
+    def topic(self, name: str) -> Topic:
+        """A handle on topic ``name`` (no request is made)."""
+        return Topic(self, name)
+
+    def create_topic(
+        self,
+        name: str,
+        attributes: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        fifo: bool | None = None,
+    ) -> Topic:
+        """Create (or find the identical) topic; ``fifo`` defaults to the ``.fifo`` suffix."""
+        topic = Topic(self, name)
+        topic.create(attributes, tags, fifo)
+        return topic
+
+    def list_topics(self) -> list[TopicInfo]:
+        out: list[TopicInfo] = []
+        token: str | None = None
+        while True:
+            data = self.call(wire.list_topics_request(token))
+            out.extend(wire.parse_topic(t) for t in data["topics"])
+            token = data.get("next_token")
+            if not token:
+                return out
+
+    def subscription(self, arn: str) -> SubscriptionInfo:
+        """A subscription (by ARN) with all its attributes."""
+        return wire.parse_subscription(self.call(wire.Req("GET", wire.subscription_path(arn))))
+
+    def set_subscription_attributes(self, arn: str, attributes: Mapping[str, str]) -> None:
+        """Set FilterPolicy, RawMessageDelivery... (an empty value unsets)."""
+        req = wire.Req(
+            "PATCH",
+            wire.subscription_path(arn, "/attributes"),
+            body={"attributes": dict(attributes)},
+        )
+        self.call(req)
+
+    def unsubscribe(self, subscription: str | SubscriptionInfo) -> None:
+        self.call(wire.Req("DELETE", wire.subscription_path(wire.subscription_arn(subscription))))
+
+
+class Topic:
+    """A topic: publish to it, subscribe queues and HTTP/S endpoints to it."""
+
+    def __init__(self, client: Client, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Topic({self.name!r})"
+
+    def create(
+        self,
+        attributes: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        fifo: bool | None = None,
+    ) -> TopicInfo:
+        """Create this topic (idempotent when the attributes match)."""
+        req = wire.create_topic_request(self.name, attributes, tags, fifo)
+        return wire.parse_topic(self.client.call(req))
+
+    def info(self) -> TopicInfo:
+        return wire.parse_topic(self.client.call(wire.Req("GET", wire.topic_path(self.name))))
+
+    def attributes(self) -> dict[str, str]:
+        data = self.client.call(wire.Req("GET", wire.topic_path(self.name, "/attributes")))
+        return dict(data["attributes"])
+
+    def set_attributes(self, attributes: Mapping[str, str]) -> None:
+        req = wire.Req(
+            "PATCH",
+            wire.topic_path(self.name, "/attributes"),
+            body={"attributes": dict(attributes)},
+        )
+        self.client.call(req)
+
+    def delete(self) -> None:
+        """Delete the topic and its subscriptions (idempotent)."""
+        self.client.call(wire.Req("DELETE", wire.topic_path(self.name)))
+
+    def publish(
+        self,
+        message: str,
+        subject: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        *,
+        message_structure: str | None = None,
+    ) -> PublishedMessage:
+        """Publish ``message`` to every matching subscription; ``attributes`` values: str,
+        int/float (Number), bytes (Binary) or ``MessageAttribute``."""
+        request = PublishRequest(
+            message, subject, attributes, group_id, deduplication_id, message_structure
+        )
+        return wire.parse_published(self.client.call(wire.publish_request(self.name, request)))
+
+    def publish_batch(self, messages: Iterable[str | PublishRequest]) -> BatchResult:
+        """Publish any number of messages, 10 per request; failures are in ``.failed``."""
+        return wire.merge(
+            wire.parse_publish_batch(self.client.call(req))
+            for req in wire.publish_batch_requests(self.name, messages)
+        )
+
+    def subscribe_queue(
+        self,
+        queue: str,
+        filter_policy: Mapping[str, Any] | str | None = None,
+        raw: bool = False,
+        *,
+        filter_policy_scope: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> SubscriptionInfo:
+        """Subscribe queue ``queue`` (a name or an ARN); idempotent."""
+        req = wire.subscribe_queue_request(
+            self.name, queue, filter_policy, raw, attributes, filter_policy_scope
+        )
+        return wire.parse_subscription(self.client.call(req))
+
+    def subscribe_http(
+        self,
+        url: str,
+        filter_policy: Mapping[str, Any] | str | None = None,
+        raw: bool = False,
+        *,
+        filter_policy_scope: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> SubscriptionInfo:
+        """Subscribe an HTTP/S endpoint: pending until it confirms (SNS's handshake)."""
+        req = wire.subscribe_http_request(
+            self.name, url, filter_policy, raw, attributes, filter_policy_scope
+        )
+        return wire.parse_subscription(self.client.call(req))
+
+    def subscriptions(self) -> list[SubscriptionInfo]:
+        out: list[SubscriptionInfo] = []
+        token: str | None = None
+        while True:
+            data = self.client.call(wire.list_subscriptions_request(self.name, token))
+            out.extend(wire.parse_subscription(s) for s in data["subscriptions"])
+            token = data.get("next_token")
+            if not token:
+                return out
+
+    def unsubscribe(self, subscription: str | SubscriptionInfo) -> None:
+        self.client.unsubscribe(subscription)
 
 
 class Queue:

@@ -14,10 +14,20 @@
         ├── NotFoundError              404 (QueueDoesNotExist, ResourceNotFound)
         ├── ConflictError              409 (QueueNameExists, QueueDeletedRecently,
         │                                   PurgeQueueInProgress)
-        ├── ThrottledError             429 (RequestThrottled, OverLimit)
-        └── ServerError                5xx (InternalFailure, ServiceUnavailable)
+        ├── ThrottledError             429 (RequestThrottled, OverLimit, Throttled)
+        └── ServerError                5xx (InternalFailure, InternalError, ServiceUnavailable)
 
-``ApiError.code`` is the AWS error name; ``aws_code`` the legacy SQS Query code.
+Topic operations answer with SNS's codes, each a subclass of its SQS counterpart, so one
+``except`` catches a condition from either service:
+
+    InvalidParameter(InvalidParameterValue)     ValidationError(MissingParameter)
+    ParameterValueInvalid(InvalidAttributeValue)
+    NotFound(NotFoundError)  (no such topic or subscription; ResourceNotFound for tags)
+    TagLimitExceeded(InvalidRequestError)       ConcurrentAccess(ConflictError)
+    Throttled(ThrottledError)                   InternalError(ServerError)
+
+``ApiError.code`` is the AWS error name; ``aws_code`` the legacy SQS Query code (for topics, the
+SNS Query code: the same name).
 """
 
 from __future__ import annotations
@@ -185,6 +195,41 @@ class ServiceUnavailable(ServerError):
     pass
 
 
+# -- SNS codes (topic operations) --
+
+
+class InvalidParameter(InvalidParameterValue):
+    pass
+
+
+class ValidationError(MissingParameter):
+    pass
+
+
+class ParameterValueInvalid(InvalidAttributeValue):
+    pass
+
+
+class NotFound(NotFoundError):
+    """No such topic or subscription."""
+
+
+class TagLimitExceeded(InvalidRequestError):
+    pass
+
+
+class ConcurrentAccess(ConflictError):
+    pass
+
+
+class Throttled(ThrottledError):
+    pass
+
+
+class InternalError(ServerError):
+    pass
+
+
 ERROR_CLASSES: dict[str, type[ApiError]] = {
     cls.__name__: cls
     for cls in (
@@ -213,6 +258,14 @@ ERROR_CLASSES: dict[str, type[ApiError]] = {
         OverLimit,
         InternalFailure,
         ServiceUnavailable,
+        InvalidParameter,
+        ValidationError,
+        ParameterValueInvalid,
+        NotFound,
+        TagLimitExceeded,
+        ConcurrentAccess,
+        Throttled,
+        InternalError,
     )
 }
 

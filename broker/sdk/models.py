@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,3 +149,61 @@ class MessageData:
     def traceparent(self) -> str | None:
         value = self.attributes.get("traceparent")
         return value.string_value if value is not None else None
+
+
+# --- topics --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """One message of ``publish_batch`` (plain strings are accepted too)."""
+
+    message: str
+    subject: str | None = None
+    attributes: Mapping[str, Any] | None = None
+    group_id: str | None = None
+    deduplication_id: str | None = None
+    message_structure: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedMessage:
+    message_id: str
+    sequence_number: str | None = None
+    """FIFO topics only."""
+    id: str | None = None
+    """The batch entry id (batch publishes only)."""
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    arn: str
+    fifo: bool
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    created_at: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    arn: str
+    topic_arn: str
+    protocol: str
+    """``sqs``, ``http`` or ``https``."""
+    endpoint: str
+    """The queue ARN, or the URL."""
+    pending_confirmation: bool = False
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def raw(self) -> bool:
+        """RawMessageDelivery: the message itself instead of the SNS JSON envelope."""
+        return self.attributes.get("RawMessageDelivery", "false").lower() == "true"
+
+    @property
+    def filter_policy(self) -> Any:
+        """The FilterPolicy, parsed (``None`` without one)."""
+        text = self.attributes.get("FilterPolicy")
+        return json.loads(text) if text else None

@@ -6,6 +6,7 @@ decoded answer into SDK models. The clients only add the HTTP round trip.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +19,13 @@ from broker.sdk.models import (
     MessageAttribute,
     MessageData,
     MoveTask,
+    PublishedMessage,
+    PublishRequest,
     QueueInfo,
     SendRequest,
     SentMessage,
+    SubscriptionInfo,
+    TopicInfo,
 )
 
 BATCH_LIMIT = 10
@@ -38,6 +43,14 @@ class Req:
 
 def queue_path(name: str, suffix: str = "") -> str:
     return f"/v1/queues/{quote(name, safe='')}{suffix}"
+
+
+def topic_path(name: str, suffix: str = "") -> str:
+    return f"/v1/topics/{quote(name, safe='')}{suffix}"
+
+
+def subscription_path(arn: str, suffix: str = "") -> str:
+    return f"/v1/subscriptions/{quote(arn, safe='')}{suffix}"
 
 
 def attributes_json(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -195,6 +208,139 @@ def redrive_request(queue: str, destination: str | None, max_per_second: int | N
     return Req("POST", queue_path(queue, "/redrive"), body=body)
 
 
+# --- topics ------------------------------------------------------------------------------------
+
+
+def create_topic_request(
+    name: str,
+    attributes: Mapping[str, str] | None,
+    tags: Mapping[str, str] | None,
+    fifo: bool | None,
+) -> Req:
+    body: dict[str, Any] = {"name": name}
+    if attributes:
+        body["attributes"] = dict(attributes)
+    if tags:
+        body["tags"] = dict(tags)
+    if fifo is not None:
+        body["fifo"] = fifo
+    return Req("POST", "/v1/topics", body=body)
+
+
+def list_topics_request(next_token: str | None) -> Req:
+    return Req("GET", "/v1/topics", query=[("next_token", next_token)] if next_token else [])
+
+
+def publish_body(request: PublishRequest) -> dict[str, Any]:
+    if not isinstance(request.message, str):
+        raise TypeError("a message is a str")
+    out: dict[str, Any] = {"message": request.message}
+    attrs = attributes_json(request.attributes)
+    if attrs:
+        out["attributes"] = attrs
+    for key, value in (
+        ("subject", request.subject),
+        ("group_id", request.group_id),
+        ("deduplication_id", request.deduplication_id),
+        ("message_structure", request.message_structure),
+    ):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def publish_request(topic: str, request: PublishRequest) -> Req:
+    return Req("POST", topic_path(topic, "/messages"), body=publish_body(request))
+
+
+def publish_batch_requests(topic: str, items: Iterable[str | PublishRequest]) -> list[Req]:
+    """Batches of at most 10; entries without an id are numbered in order (``"0"``, ``"1"``...)."""
+    entries: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        request = PublishRequest(item) if isinstance(item, str) else item
+        entries.append({"id": request.id or str(index), **publish_body(request)})
+    path = topic_path(topic, "/messages/batch")
+    return [
+        Req("POST", path, body={"entries": entries[i : i + BATCH_LIMIT]})
+        for i in range(0, len(entries), BATCH_LIMIT)
+    ]
+
+
+def subscription_attributes(
+    filter_policy: Mapping[str, Any] | str | None,
+    raw: bool,
+    attributes: Mapping[str, str] | None,
+    filter_policy_scope: str | None = None,
+) -> dict[str, str]:
+    out = dict(attributes or {})
+    if filter_policy is not None:
+        out["FilterPolicy"] = (
+            filter_policy if isinstance(filter_policy, str) else json.dumps(filter_policy)
+        )
+    if filter_policy_scope is not None:
+        out["FilterPolicyScope"] = filter_policy_scope
+    if raw:
+        out["RawMessageDelivery"] = "true"
+    return out
+
+
+def subscribe_request(
+    topic: str,
+    protocol: str | None,
+    endpoint: str | None,
+    attributes: Mapping[str, str],
+    queue: str | None = None,
+) -> Req:
+    body: dict[str, Any] = {}
+    if queue is not None:
+        body["queue"] = queue
+    else:
+        body["protocol"] = protocol
+        body["endpoint"] = endpoint
+    if attributes:
+        body["attributes"] = dict(attributes)
+    return Req("POST", topic_path(topic, "/subscriptions"), body=body)
+
+
+def subscribe_queue_request(
+    topic: str,
+    queue: str,
+    filter_policy: Mapping[str, Any] | str | None,
+    raw: bool,
+    attributes: Mapping[str, str] | None,
+    filter_policy_scope: str | None = None,
+) -> Req:
+    """``queue`` is a queue name, or a queue ARN (``arn:aws:sqs:...``)."""
+    attrs = subscription_attributes(filter_policy, raw, attributes, filter_policy_scope)
+    if queue.startswith("arn:"):
+        return subscribe_request(topic, "sqs", queue, attrs)
+    return subscribe_request(topic, None, None, attrs, queue=queue)
+
+
+def subscribe_http_request(
+    topic: str,
+    url: str,
+    filter_policy: Mapping[str, Any] | str | None,
+    raw: bool,
+    attributes: Mapping[str, str] | None,
+    filter_policy_scope: str | None = None,
+) -> Req:
+    protocol = url.split(":", 1)[0].lower()
+    if protocol not in ("http", "https"):
+        raise ValueError(f"an HTTP subscription needs an http:// or https:// URL, not {url!r}")
+    attrs = subscription_attributes(filter_policy, raw, attributes, filter_policy_scope)
+    return subscribe_request(topic, protocol, url, attrs)
+
+
+def list_subscriptions_request(topic: str, next_token: str | None) -> Req:
+    query = [("next_token", next_token)] if next_token else []
+    return Req("GET", topic_path(topic, "/subscriptions"), query=query)
+
+
+def subscription_arn(subscription: str | SubscriptionInfo) -> str:
+    return subscription if isinstance(subscription, str) else subscription.arn
+
+
 # --- answers -----------------------------------------------------------------------------------
 
 
@@ -265,3 +411,37 @@ def parse_queue(data: Mapping[str, Any]) -> QueueInfo:
 
 def parse_move_tasks(data: Mapping[str, Any]) -> list[MoveTask]:
     return [MoveTask(**task) for task in data["tasks"]]
+
+
+def parse_topic(data: Mapping[str, Any]) -> TopicInfo:
+    return TopicInfo(
+        name=data["name"],
+        arn=data["arn"],
+        fifo=bool(data["fifo"]),
+        attributes=dict(data.get("attributes") or {}),
+        tags=dict(data.get("tags") or {}),
+        created_at=data.get("created_at"),
+    )
+
+
+def parse_published(data: Mapping[str, Any]) -> PublishedMessage:
+    return PublishedMessage(
+        message_id=data["message_id"],
+        sequence_number=data.get("sequence_number"),
+        id=data.get("id"),
+    )
+
+
+def parse_publish_batch(data: Mapping[str, Any]) -> BatchResult:
+    return BatchResult([parse_published(s) for s in data["successful"]], parse_failures(data))
+
+
+def parse_subscription(data: Mapping[str, Any]) -> SubscriptionInfo:
+    return SubscriptionInfo(
+        arn=data["arn"],
+        topic_arn=data["topic_arn"],
+        protocol=data["protocol"],
+        endpoint=data["endpoint"],
+        pending_confirmation=bool(data.get("pending_confirmation")),
+        attributes=dict(data.get("attributes") or {}),
+    )
