@@ -6,7 +6,6 @@ returns core types. Driver errors are translated once, in ``translate_errors``.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,8 +16,6 @@ from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from broker.core.models import (
-    MessageAttributes,
-    MessageAttributeValue,
     MoveTask,
     MoveTaskStatus,
     Queue,
@@ -35,6 +32,7 @@ from broker.core.ports import (
 )
 from broker.core.queue_attributes import settings_of
 from broker.errors import QueueNotFound
+from broker.storage.attribute_documents import attributes_json, attributes_of
 from broker.storage.coalescing import Coalescer
 from broker.storage.low_water import LowWaterMarks
 from broker.storage.queries import QUERIES
@@ -523,7 +521,7 @@ def _message_columns(messages: Sequence[NewMessage]) -> dict[str, Any]:
     return {
         "message_ids": [m.message_id for m in messages],
         "bodies": [m.body for m in messages],
-        "attributes": [_attributes_json(m.attributes) for m in messages],
+        "attributes": [attributes_json(m.attributes) for m in messages],
         "trace_headers": [m.trace_header for m in messages],
         "group_ids": [m.group_id for m in messages],
     }
@@ -544,39 +542,12 @@ def _lease_values(params: LeaseParams) -> dict[str, Any]:
     }
 
 
-def _attributes_json(attributes: MessageAttributes) -> str | None:
-    if not attributes:
-        return None
-    document: dict[str, dict[str, str]] = {}
-    for name, value in attributes.items():
-        if value.binary_value is not None:
-            encoded = base64.b64encode(value.binary_value).decode("ascii")
-            document[name] = {"DataType": value.data_type, "BinaryValue": encoded}
-        else:
-            document[name] = {"DataType": value.data_type, "StringValue": value.string_value or ""}
-    return orjson.dumps(document).decode()
-
-
-def _attributes_of(document: dict[str, dict[str, str]] | None) -> MessageAttributes:
-    if not document:
-        return {}
-    out: dict[str, MessageAttributeValue] = {}
-    for name, value in document.items():
-        if "BinaryValue" in value:
-            out[name] = MessageAttributeValue(
-                value["DataType"], binary_value=base64.b64decode(value["BinaryValue"])
-            )
-        else:
-            out[name] = MessageAttributeValue(value["DataType"], string_value=value["StringValue"])
-    return out
-
-
 def _leased(row: DictRow) -> LeasedMessage:
     return LeasedMessage(
         row=row["id"],
         message_id=row["message_id"],
         body=row["body"],
-        attributes=_attributes_of(row["attributes"]),
+        attributes=attributes_of(row["attributes"]),
         trace_header=row["trace_header"],
         sender_id=row["sender_id"],
         sent_at=row["sent_at"],

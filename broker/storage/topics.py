@@ -3,7 +3,6 @@ PostgresStore's pool. Each method runs named statements from ``sql/topics.sql``.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,7 +10,6 @@ import orjson
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
-from broker.core.models import MessageAttributes, MessageAttributeValue
 from broker.core.ports import OutboxGauge
 from broker.core.topic_models import (
     ClaimedDelivery,
@@ -25,6 +23,7 @@ from broker.core.topic_models import (
     Topic,
 )
 from broker.errors import Conflict
+from broker.storage.attribute_documents import attributes_json, attributes_of
 from broker.storage.queries import load_file
 from broker.storage.statements import Connection, NamedStatements
 
@@ -202,7 +201,7 @@ class TopicStore(NamedStatements):
                         "queue_ids": [d.queue_id for d in queue_rows],
                         "message_ids": [d.message_id for d in queue_rows],
                         "bodies": [d.body for d in queue_rows],
-                        "attributes": [_attributes_json(d.attributes) for d in queue_rows],
+                        "attributes": [attributes_json(d.attributes) for d in queue_rows],
                         "group_ids": [d.group_id for d in queue_rows],
                         "dedup_ids": [d.deduplication_id for d in queue_rows],
                         "scopes": [d.deduplication_scope for d in queue_rows],
@@ -285,7 +284,7 @@ class TopicStore(NamedStatements):
                 message_id=r["message_id_text"],
                 message=r["message"],
                 subject=r["subject"],
-                attributes=_attributes_of(r["attributes"]),
+                attributes=attributes_of(r["attributes"]),
                 group_id=r["group_id"],
                 deduplication_id=r["dedup_id"],
                 sender_id=r["sender_id"],
@@ -392,31 +391,3 @@ def _delivery_columns(deliveries: Sequence[HttpDelivery]) -> dict[str, Any]:
         "policies": [d.policy for d in deliveries],
         "dead_letter_arns": [d.dead_letter_arn for d in deliveries],
     }
-
-
-def _attributes_json(attributes: MessageAttributes) -> str | None:
-    """The ``broker.messages.attributes`` document, as the SQS side reads it."""
-    if not attributes:
-        return None
-    document: dict[str, dict[str, str]] = {}
-    for name, value in attributes.items():
-        if value.binary_value is not None:
-            encoded = base64.b64encode(value.binary_value).decode("ascii")
-            document[name] = {"DataType": value.data_type, "BinaryValue": encoded}
-        else:
-            document[name] = {"DataType": value.data_type, "StringValue": value.string_value or ""}
-    return orjson.dumps(document).decode()
-
-
-def _attributes_of(document: dict[str, dict[str, str]] | None) -> MessageAttributes:
-    if not document:
-        return {}
-    out: dict[str, MessageAttributeValue] = {}
-    for name, value in document.items():
-        if "BinaryValue" in value:
-            out[name] = MessageAttributeValue(
-                value["DataType"], binary_value=base64.b64decode(value["BinaryValue"])
-            )
-        else:
-            out[name] = MessageAttributeValue(value["DataType"], string_value=value["StringValue"])
-    return out
