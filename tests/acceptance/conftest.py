@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from accept_support import BrokerProcess, StartBroker, aws_cli_env, make_sqs_client
+from accept_support import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    BrokerProcess,
+    StartBroker,
+    aws_cli_env,
+    make_sqs_client,
+)
+from click.testing import CliRunner
+
+from broker.cli import main
 
 # Servers alive right now, so a failing test's report can show their logs.
 RUNNING: list[BrokerProcess] = []
@@ -95,3 +105,28 @@ def queue_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return aws_cli_env(tmp_path_factory.mktemp("aws-home"))
+
+
+@pytest.fixture(scope="module")
+def broker_cli_env(broker_url: str) -> dict[str, str]:
+    """The environment of the broker's own client commands."""
+    return {
+        "BROKER_ENDPOINT_URL": broker_url,
+        "BROKER_ACCESS_KEY_ID": ACCESS_KEY,
+        "BROKER_SECRET_ACCESS_KEY": SECRET_KEY,
+    }
+
+
+@pytest.fixture
+def broker_cli(broker_cli_env: dict[str, str]) -> Any:
+    """``broker ...`` client commands through click's runner: their output, exit code checked."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, code: int = 0) -> str:
+        result = runner.invoke(
+            main, list(args), env=broker_cli_env, input=input, catch_exceptions=False
+        )
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run

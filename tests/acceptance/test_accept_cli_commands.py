@@ -9,113 +9,90 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
-from accept_support import ACCESS_KEY, ROOT, SECRET_KEY
-from click.testing import CliRunner
-
-from broker.cli import main
+from accept_support import ROOT
 
 
-@pytest.fixture(scope="module")
-def env(broker_url: str) -> dict[str, str]:
-    return {
-        "BROKER_ENDPOINT_URL": broker_url,
-        "BROKER_ACCESS_KEY_ID": ACCESS_KEY,
-        "BROKER_SECRET_ACCESS_KEY": SECRET_KEY,
-    }
-
-
-@pytest.fixture
-def cli(env: dict[str, str]) -> Any:
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return run
-
-
-def test_queue_commands(cli: Any, queue_name: str) -> None:
+def test_queue_commands(broker_cli: Any, queue_name: str) -> None:
     created = json.loads(
-        cli("queues", "create", queue_name, "-a", "DelaySeconds=0", "-t", "team=a", "--json")
+        broker_cli("queues", "create", queue_name, "-a", "DelaySeconds=0", "-t", "team=a", "--json")
     )
     assert created["name"] == queue_name and created["tags"] == {"team": "a"}
-    assert queue_name in cli("queues", "create", queue_name)
-    listed = json.loads(cli("queues", "list", "--prefix", queue_name, "--json"))
+    assert queue_name in broker_cli("queues", "create", queue_name)
+    listed = json.loads(broker_cli("queues", "list", "--prefix", queue_name, "--json"))
     assert [q["name"] for q in listed] == [queue_name]
-    assert queue_name in cli("queues", "list", "--prefix", queue_name)
-    shown = json.loads(cli("queues", "show", queue_name, "--json"))
+    assert queue_name in broker_cli("queues", "list", "--prefix", queue_name)
+    shown = json.loads(broker_cli("queues", "show", queue_name, "--json"))
     assert shown["attributes"]["ApproximateNumberOfMessages"] == "0"
-    assert "tag:team" in cli("queues", "show", queue_name)
-    cli("send", queue_name, "x")
-    assert json.loads(cli("queues", "purge", queue_name, "--json")) == {"purged": queue_name}
-    assert "deleted" in cli("queues", "delete", queue_name)
-    missing = cli("queues", "show", queue_name, code=1)
+    assert "tag:team" in broker_cli("queues", "show", queue_name)
+    broker_cli("send", queue_name, "x")
+    assert json.loads(broker_cli("queues", "purge", queue_name, "--json")) == {"purged": queue_name}
+    assert "deleted" in broker_cli("queues", "delete", queue_name)
+    missing = broker_cli("queues", "show", queue_name, code=1)
     assert "QueueDoesNotExist" in missing
 
 
-def test_send_receive_delete(cli: Any, queue_name: str) -> None:
-    cli("queues", "create", queue_name)
-    message_id = cli("send", queue_name, "hello", "-a", "kind=greeting").strip()
-    sent = json.loads(cli("send", queue_name, "--json", input="from stdin"))
+def test_send_receive_delete(broker_cli: Any, queue_name: str) -> None:
+    broker_cli("queues", "create", queue_name)
+    message_id = broker_cli("send", queue_name, "hello", "-a", "kind=greeting").strip()
+    sent = json.loads(broker_cli("send", queue_name, "--json", input="from stdin"))
     [first] = json.loads(
-        cli("receive", queue_name, "--json", "--wait", "1", "--visibility-timeout", "0")
+        broker_cli("receive", queue_name, "--json", "--wait", "1", "--visibility-timeout", "0")
     )
     assert first["message_id"] == message_id and first["attributes"] == {"kind": "greeting"}
-    table = cli("receive", queue_name, "--max", "10", "--wait", "1", "--delete")
+    table = broker_cli("receive", queue_name, "--max", "10", "--wait", "1", "--delete")
     assert "hello" in table and "from stdin" in table
-    assert json.loads(cli("receive", queue_name, "--json")) == []
+    assert json.loads(broker_cli("receive", queue_name, "--json")) == []
     assert sent["message_id"]
 
 
 def test_tail_shows_arriving_messages_and_gives_them_back(
-    cli: Any, queue_name: str, sqs: Any
+    broker_cli: Any, queue_name: str, sqs: Any
 ) -> None:
-    cli("queues", "create", queue_name)
+    broker_cli("queues", "create", queue_name)
     for body in ("one", "two", "three"):
-        cli("send", queue_name, body)
-    lines = cli("tail", queue_name, "--count", "3", "--json").splitlines()
+        broker_cli("send", queue_name, body)
+    lines = broker_cli("tail", queue_name, "--count", "3", "--json").splitlines()
     assert sorted(json.loads(line)["body"] for line in lines) == ["one", "three", "two"]
     # Without --delete the messages were handed back when tail ended: visible again now.
-    shown = json.loads(cli("queues", "show", queue_name, "--json"))
+    shown = json.loads(broker_cli("queues", "show", queue_name, "--json"))
     assert shown["attributes"]["ApproximateNumberOfMessages"] == "3"
-    cli("tail", queue_name, "--count", "3", "--delete")
-    shown = json.loads(cli("queues", "show", queue_name, "--json"))
+    broker_cli("tail", queue_name, "--count", "3", "--delete")
+    shown = json.loads(broker_cli("queues", "show", queue_name, "--json"))
     assert shown["attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
-def test_redrive_moves_messages_back_with_progress(cli: Any, queue_name: str) -> None:
+def test_redrive_moves_messages_back_with_progress(broker_cli: Any, queue_name: str) -> None:
     dlq, source = queue_name + "-dlq", queue_name + "-src"
-    arn = json.loads(cli("queues", "create", dlq, "--json"))["arn"]
+    arn = json.loads(broker_cli("queues", "create", dlq, "--json"))["arn"]
     policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
-    cli("queues", "create", source, "-a", f"RedrivePolicy={policy}")
+    broker_cli("queues", "create", source, "-a", f"RedrivePolicy={policy}")
     for i in range(5):
-        cli("send", dlq, f"dead {i}")
-    task = json.loads(cli("redrive", dlq, "--to", source, "--rate", "100", "--json"))
+        broker_cli("send", dlq, f"dead {i}")
+    task = json.loads(broker_cli("redrive", dlq, "--to", source, "--rate", "100", "--json"))
     assert task["status"] == "COMPLETED" and task["moved"] == 5
-    assert "COMPLETED: moved 0 of 0" in cli("redrive", dlq)
-    shown = json.loads(cli("queues", "show", source, "--json"))
+    assert "COMPLETED: moved 0 of 0" in broker_cli("redrive", dlq)
+    shown = json.loads(broker_cli("queues", "show", source, "--json"))
     assert shown["attributes"]["ApproximateNumberOfMessages"] == "5"
 
 
-def test_test_pattern_runs_locally(cli: Any) -> None:
+def test_test_pattern_runs_locally(broker_cli: Any) -> None:
     pattern = json.dumps({"source": ["shop"], "detail": {"total": [{"numeric": [">", 10]}]}})
     hit = json.dumps({"source": "shop", "detail": {"total": 12}})
     miss = json.dumps({"source": "shop", "detail": {"total": 3}})
-    assert cli("test-pattern", "--pattern", pattern, "--event", hit) == "match\n"
+    assert broker_cli("test-pattern", "--pattern", pattern, "--event", hit) == "match\n"
     assert json.loads(
-        cli("test-pattern", "--pattern", pattern, "--event", miss, "--json", code=1)
+        broker_cli("test-pattern", "--pattern", pattern, "--event", miss, "--json", code=1)
     ) == {"matches": False}
-    assert "invalid pattern" in cli(
+    assert "invalid pattern" in broker_cli(
         "test-pattern", "--pattern", '{"a": 1}', "--event", "{}", code=2
     )
 
 
-def test_entry_point_and_unreachable_endpoint(env: dict[str, str], queue_name: str) -> None:
+def test_entry_point_and_unreachable_endpoint(
+    broker_cli_env: dict[str, str], queue_name: str
+) -> None:
     command = [sys.executable, "-m", "broker"]
-    run_env = {**os.environ, **env}
+    run_env = {**os.environ, **broker_cli_env}
     created = subprocess.run(
         [*command, "queues", "create", queue_name, "--json"],
         cwd=ROOT,

@@ -6,12 +6,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 
+from broker.api import api_routes
 from broker.app import Broker, build
 from broker.config import Settings
 from broker.core.models import Caller
 from broker.core.service import BrokerService
+from broker.protocols.aws import aws_routes
+from broker.sdk import AsyncClient, RetryPolicy
 
 CALLER = Caller(access_key_id="AKIDTEST")
 
@@ -63,3 +68,39 @@ def service(broker: Broker) -> BrokerService:
 @pytest.fixture
 def caller() -> Caller:
     return CALLER
+
+
+BEARER = {"Authorization": "Bearer AKIDTEST:secret"}
+
+
+def rest_app(broker: Broker) -> Starlette:
+    """The REST and AWS routes of a started broker, without the rest of the app."""
+    topics = broker.topics
+    return Starlette(
+        routes=[
+            *api_routes(broker.service, None, topics=topics.service if topics else None),
+            *aws_routes(broker.service, None, sns=topics.endpoint if topics else None),
+        ]
+    )
+
+
+@pytest.fixture
+async def http(broker: Broker) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=rest_app(broker))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://broker.test", headers=BEARER, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def sdk(broker: Broker) -> AsyncIterator[AsyncClient]:
+    transport = httpx.ASGITransport(app=rest_app(broker))
+    async with AsyncClient(
+        "http://broker.test",
+        "AKIDTEST",
+        "secret",
+        transport=transport,
+        retry=RetryPolicy(max_attempts=1),
+    ) as client:
+        yield client

@@ -8,51 +8,22 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from starlette.applications import Starlette
 
-from broker.api import QUEUE_OPERATIONS, api_routes
-from broker.app import Broker
-from broker.protocols.aws import aws_routes
-from broker.sdk import AsyncClient, RetryPolicy, errors
+from broker.api import QUEUE_OPERATIONS, TOPIC_OPERATIONS
+from broker.sdk import AsyncClient, errors
 from broker.sdk.outbox import send_in_transaction
 
 BEARER = {"Authorization": "Bearer AKIDTEST:secret"}
+
 SIGV4 = (
     "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/sqs/aws4_request, "
     "SignedHeaders=host;x-amz-date, Signature=abcdef0123456789"
 )
-
-
-def app_for(broker: Broker) -> Starlette:
-    return Starlette(routes=[*api_routes(broker.service, None), *aws_routes(broker.service, None)])
-
-
-@pytest.fixture
-async def http(broker: Broker) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app_for(broker))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://broker.test", headers=BEARER, timeout=30
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def sdk(broker: Broker) -> AsyncIterator[AsyncClient]:
-    transport = httpx.ASGITransport(app=app_for(broker))
-    async with AsyncClient(
-        "http://broker.test",
-        "AKIDTEST",
-        "secret",
-        transport=transport,
-        retry=RetryPolicy(max_attempts=1),
-    ) as client:
-        yield client
 
 
 def name(prefix: str = "q") -> str:
@@ -339,7 +310,7 @@ async def test_openapi_document_lists_every_route(http: httpx.AsyncClient) -> No
     document = (await http.get("/openapi.json")).json()
     assert document["openapi"] == "3.1.0"
     listed = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
-    assert listed == {(op.path, op.method) for op in QUEUE_OPERATIONS}
+    assert listed == {(op.path, op.method) for op in (*QUEUE_OPERATIONS, *TOPIC_OPERATIONS)}
     page = await http.get("/docs")
     assert page.headers["content-type"].startswith("text/html")
     assert "<script" not in page.text and "http" not in page.text.split("<body>")[0]

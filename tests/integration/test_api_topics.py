@@ -7,58 +7,21 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
-from broker.api import QUEUE_OPERATIONS, TOPIC_OPERATIONS, api_routes
-from broker.app import Broker
-from broker.protocols.aws import aws_routes
-from broker.sdk import AsyncClient, RetryPolicy, errors
+from broker.api import QUEUE_OPERATIONS, TOPIC_OPERATIONS
+from broker.sdk import AsyncClient, errors
 
-BEARER = {"Authorization": "Bearer AKIDTEST:secret"}
 SNS_AUTH = (
     "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/sns/aws4_request, "
     "SignedHeaders=content-type;host;x-amz-date, Signature=abcdef0123"
 )
 # Envelope fields that differ between two publishes of the same message.
 PER_MESSAGE = {"MessageId", "Timestamp", "Signature"}
-
-
-def app_for(broker: Broker) -> Starlette:
-    assert broker.topics is not None
-    return Starlette(
-        routes=[
-            *api_routes(broker.service, None, topics=broker.topics.service),
-            *aws_routes(broker.service, None, sns=broker.topics.endpoint),
-        ]
-    )
-
-
-@pytest.fixture
-async def http(broker: Broker) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app_for(broker))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://broker.test", headers=BEARER, timeout=30
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def sdk(broker: Broker) -> AsyncIterator[AsyncClient]:
-    transport = httpx.ASGITransport(app=app_for(broker))
-    async with AsyncClient(
-        "http://broker.test",
-        "AKIDTEST",
-        "secret",
-        transport=transport,
-        retry=RetryPolicy(max_attempts=1),
-    ) as client:
-        yield client
 
 
 def name(prefix: str = "t") -> str:
