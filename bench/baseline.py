@@ -65,7 +65,9 @@ async def run(
     async def consume() -> None:
         nonlocal done
         async with await AsyncConnection.connect(url, autocommit=True) as conn:
-            while producing or done < sent:
+            while (producing or done < sent) and (
+                deadline is None or time.perf_counter() < deadline
+            ):
                 rows = await (await conn.execute(RECEIVE, (batch,))).fetchall()
                 if not rows:
                     await asyncio.sleep(0.001)
@@ -77,7 +79,7 @@ async def run(
     await asyncio.gather(
         *(produce() for _ in range(producers)), *(consume() for _ in range(consumers))
     )
-    elapsed = time.perf_counter() - started
+    elapsed = duration if duration else time.perf_counter() - started
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute("DROP SCHEMA bench_baseline CASCADE")
     return done / elapsed

@@ -1,7 +1,9 @@
 """Lifecycle: producers send, consumers receive and delete, through the SQS HTTP API.
 
 Either a fixed number of messages (then nothing may be lost or duplicated) or a fixed duration
-(for scenarios whose cost grows with time, such as a held transaction). Bodies are 256 bytes and
+(for scenarios whose cost grows with time, such as a held transaction): then producers and
+consumers both stop at the deadline and the rate counts what was consumed by then, so a backlog
+left by producers that outrun consumers does not stretch the run. Bodies are 256 bytes and
 carry their id and send time, so the consumer measures end-to-end latency.
 """
 
@@ -81,6 +83,8 @@ async def run(
         await client.close()
 
     def finished() -> bool:
+        if deadline is not None:
+            return time.perf_counter() >= deadline
         if producing:
             return False
         return len(received) >= len(sent) + backlog
@@ -119,11 +123,12 @@ async def run(
     )
     elapsed = time.perf_counter() - started
     mine = [r for r in received if r in sent] if backlog else received
+    checked = not backlog and deadline is None  # else messages are legitimately left over
     return LifecycleResult(
         completed=len(received),
-        seconds=elapsed,
+        seconds=duration if duration else elapsed,
         latency_p50_ms=percentile(latencies, 50),
         latency_p99_ms=percentile(latencies, 99),
-        lost=len(sent - set(mine)) if not backlog else 0,
+        lost=len(sent - set(mine)) if checked else 0,
         duplicates=len(mine) - len(set(mine)),
     )
