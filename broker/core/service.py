@@ -152,7 +152,7 @@ class BrokerService:
             if existing is None:
                 continue  # deleted between our insert and our read: try again
             for key, value in given.items():
-                if existing.attributes.get(key) != value:
+                if key != "FifoQueue" and existing.attributes.get(key) != value:
                     raise QueueAlreadyExists(
                         "A queue already exists with the same name and a different value for "
                         f"attribute {key}"

@@ -31,6 +31,16 @@ async def test_create_is_idempotent_with_equal_attributes(service: BrokerService
     assert first.settings.visibility_timeout == 40
 
 
+async def test_create_standard_queue_saying_fifo_false_is_idempotent(
+    service: BrokerService, caller: Caller
+):
+    queue_name = name()
+    first = await service.create_queue(caller, queue_name, {"FifoQueue": "false"}, {})
+    again = await service.create_queue(caller, queue_name, {"FifoQueue": "false"}, {})
+    assert again.id == first.id
+    assert not again.fifo
+
+
 async def test_create_with_different_attribute_is_refused(service: BrokerService, caller: Caller):
     queue_name = name()
     await service.create_queue(caller, queue_name, {"VisibilityTimeout": "40"}, {})
