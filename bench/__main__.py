@@ -16,7 +16,8 @@ import click
 import httpx
 import psycopg
 
-from bench import baseline, fanout, harness, lifecycle, wakeup
+from bench import baseline, chaos, fanout, harness, lifecycle, wakeup
+from bench.chaos_checker import Checker
 from bench.sqs_client import SqsClient
 
 
@@ -162,6 +163,53 @@ def queues_command(count: int, operations: int) -> None:
             peak_rss_mb=started.peak_rss_mb(),
         )
     report.emit()
+
+
+@main.command("chaos")
+@click.option("--minutes", default=5.0, show_default=True, help="Length of the faulty load.")
+@click.option("--kills", default=10, show_default=True, help="Fault cycles (kill -9 in each).")
+@click.option("--brokers", "count", default=2, show_default=True)
+def chaos_command(minutes: float, kills: int, count: int) -> None:
+    """Load through kill -9, listener kills and SIGSTOP pauses; the checker's figures."""
+    import tempfile
+    from pathlib import Path
+
+    report = harness.Report("chaos")
+    checker = Checker()
+    duration = minutes * 60
+    gap = max(1.0, duration / kills - chaos.VISIBILITY_TIMEOUT - 4.0)
+    with _database() as url, tempfile.TemporaryDirectory() as logs:
+        cluster = chaos.Cluster(url, Path(logs))
+        try:
+            cluster.start(count)
+            started = time.monotonic()
+            stats = asyncio.run(
+                chaos.run(
+                    cluster,
+                    checker,
+                    duration,
+                    chaos.schedule(kills, gap),
+                    chaos.Workload(drain_timeout=120),
+                )
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            cluster.stop()
+    findings = checker.check()
+    faults = [f["fault"] for f in cluster.faults]
+    report.add(
+        minutes=round(elapsed / 60, 2),
+        brokers=count,
+        kill9=faults.count("kill -9"),
+        listener_kills=faults.count("listener killed"),
+        pauses=faults.count("SIGSTOP"),
+        **findings.figures(),
+    )
+    report.extra["stats"] = stats
+    report.extra["examples"] = findings.summary()
+    report.emit()
+    if not findings.ok or not stats["drained"]:
+        raise SystemExit(1)
 
 
 @contextlib.contextmanager

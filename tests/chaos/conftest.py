@@ -1,0 +1,47 @@
+"""Chaos fixtures: a cluster of real ``broker serve`` processes on a fresh migrated database.
+
+The harness itself lives in ``bench/chaos.py`` and the checker in ``bench/chaos_checker.py``, so
+the long run (``python -m bench chaos``) and these short CI runs share one implementation.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # bench/ is a top-level directory, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench.chaos import Cluster  # noqa: E402
+
+CLUSTERS: list[Cluster] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for cluster in CLUSTERS:
+            for broker in cluster.brokers + cluster.retired:
+                report.sections.append((f"broker {broker.url} log tail", broker.log_tail()))
+
+
+@pytest.fixture
+def cluster(fresh_database_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """Two broker processes on one database (a short poll fallback would hide lost wake-ups,
+    so the fallback re-check is set far beyond every wait of these tests)."""
+    chaos = Cluster(fresh_database_url, tmp_path, {"BROKER_POLL_INTERVAL_SECONDS": "60"})
+    CLUSTERS.append(chaos)
+    try:
+        chaos.start(2)
+        yield chaos
+    finally:
+        CLUSTERS.remove(chaos)
+        problems = chaos.stop()
+        assert not problems, problems
