@@ -185,7 +185,6 @@ class Broker:
         if self.topics is not None:
             await self.topics.stop()
         await self.signal.stop()
-        self.hub.wake_all()
         await self.store.pool.close()
 
     def serving(self) -> bool:

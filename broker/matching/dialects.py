@@ -8,7 +8,7 @@ are plain fields: ``dataclasses.replace(EVENTBRIDGE, max_pattern_chars=4096)`` m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from broker.matching.values import NumberScale
@@ -95,23 +95,8 @@ SNS_ATTRIBUTES = Dialect(
     max_or_combinations=None,
 )
 
-SNS_BODY = Dialect(
-    name="sns-body",
-    noun="Filter policy",
-    scope=Scope.MESSAGE_BODY,
-    operators=_SNS_OPERATORS,
-    anything_but_operators=frozenset({"prefix"}),
-    anything_but_lists=False,
-    affix_ignore_case=False,
-    nesting=True,
-    numbers=NumberScale(limit=1_000_000_000, decimals=5),
-    check_decimals=True,
-    empty_pattern=True,
-    max_pattern_chars=256 * 1024,
-    max_keys=5,
-    max_value_combinations=150,
-    max_or_combinations=None,
-)
+# A body-scope policy follows the attribute-scope rules, except that it may nest.
+SNS_BODY = replace(SNS_ATTRIBUTES, name="sns-body", scope=Scope.MESSAGE_BODY, nesting=True)
 
 DIALECTS = {d.name: d for d in (EVENTBRIDGE, SNS_ATTRIBUTES, SNS_BODY)}
 

@@ -174,12 +174,14 @@ def visibility_batch_requests(queue: str, handles: Sequence[str], seconds: int) 
     ]
 
 
-def create_queue_request(
+def _create_request(
+    path: str,
     name: str,
     attributes: Mapping[str, str] | None,
     tags: Mapping[str, str] | None,
     fifo: bool | None,
 ) -> Req:
+    """Queues and topics are created alike: a name, optional attributes, tags and FIFO flag."""
     body: dict[str, Any] = {"name": name}
     if attributes:
         body["attributes"] = dict(attributes)
@@ -187,7 +189,16 @@ def create_queue_request(
         body["tags"] = dict(tags)
     if fifo is not None:
         body["fifo"] = fifo
-    return Req("POST", "/v1/queues", body=body)
+    return Req("POST", path, body=body)
+
+
+def create_queue_request(
+    name: str,
+    attributes: Mapping[str, str] | None,
+    tags: Mapping[str, str] | None,
+    fifo: bool | None,
+) -> Req:
+    return _create_request("/v1/queues", name, attributes, tags, fifo)
 
 
 def list_queues_request(prefix: str | None, next_token: str | None) -> Req:
@@ -217,14 +228,7 @@ def create_topic_request(
     tags: Mapping[str, str] | None,
     fifo: bool | None,
 ) -> Req:
-    body: dict[str, Any] = {"name": name}
-    if attributes:
-        body["attributes"] = dict(attributes)
-    if tags:
-        body["tags"] = dict(tags)
-    if fifo is not None:
-        body["fifo"] = fifo
-    return Req("POST", "/v1/topics", body=body)
+    return _create_request("/v1/topics", name, attributes, tags, fifo)
 
 
 def list_topics_request(next_token: str | None) -> Req:
