@@ -215,7 +215,9 @@ def test_cron_ticks(expression: str, expected: list[datetime]) -> None:
 def test_cron_next_after_is_strict_and_ignores_seconds() -> None:
     schedule = parse_schedule("cron(* * * * ? *)")
     assert schedule.next_after(utc(2026, 1, 1, 0, 0)) == utc(2026, 1, 1, 0, 1)
-    assert schedule.next_after(datetime(2026, 1, 1, 0, 0, 59, 999999, tzinfo=UTC)) == utc(2026, 1, 1, 0, 1)
+    assert schedule.next_after(datetime(2026, 1, 1, 0, 0, 59, 999999, tzinfo=UTC)) == utc(
+        2026, 1, 1, 0, 1
+    )
 
 
 def test_cron_rolls_over_every_field() -> None:
