@@ -394,29 +394,20 @@ def _parse_cron(expression: str) -> CronSchedule:
     )
 
 
-def _named(text: str, field: _Field) -> str:
-    """Month and weekday names replaced by their numbers (before looking for L, W and #, which
-    names such as JUL and WED contain)."""
-    if not field.names:
-        return text
-    names = field.names
-
-    def number(match: re.Match[str]) -> str:
-        if match.group() not in names:
-            raise _invalid(f"{match.group()!r} is not a valid value for the {field.name} field.")
-        return str(names[match.group()])
-
-    return _NAME.sub(number, text)
-
-
 _NAME = re.compile(r"[A-Z]{3}")
+
+
+def _bare(text: str, field: _Field) -> str:
+    """The field without its month or weekday names, to look for the operators L, W and #
+    (JUL holds an L, WED a W)."""
+    return _NAME.sub("", text) if field.names else text
 
 
 def _values(text: str, field: _Field) -> tuple[int, ...]:
     """A plain field: a comma list of ``*``, ``v``, ``a-b``, each optionally ``/step``."""
-    text = _named(text, field)
+    bare = _bare(text, field)
     for special in "LW#":
-        if special in text:
+        if special in bare:
             raise _invalid(f"'{special}' is not allowed in the {field.name} field.")
     values: set[int] = set()
     for item in text.split(","):
@@ -451,6 +442,8 @@ def _item(item: str, field: _Field) -> range:
 
 
 def _number(text: str, field: _Field) -> int:
+    if field.names and text in field.names:
+        return field.names[text]
     if not text.isdigit() or not text.isascii():
         raise _invalid(f"{text!r} is not a valid value for the {field.name} field.")
     value = int(text)
@@ -482,12 +475,17 @@ def _day_of_month(text: str) -> DayOfMonth:
 def _day_of_week(text: str) -> DayOfWeek:
     if text == "?":
         return DayOfWeek("any")
-    text = _named(text, _DOW)
-    if "W" in text:
+    bare = _bare(text, _DOW)
+    if "W" in bare:
         raise _invalid("'W' is only allowed in the day-of-month field.")
     if "#" in text:
         weekday_text, _, nth_text = text.partition("#")
-        if not weekday_text.isdigit() or not nth_text.isdigit():
+        if (
+            not weekday_text
+            or any(c in weekday_text for c in ",-/*L")
+            or not nth_text.isdigit()
+            or not nth_text.isascii()
+        ):
             raise _invalid(
                 f"{text!r} is not a valid day-of-week: '#' takes one weekday and one week number "
                 "(for example 3#2), alone in the field."
@@ -497,9 +495,10 @@ def _day_of_week(text: str) -> DayOfWeek:
         return DayOfWeek("nth", weekday=_number(weekday_text, _DOW), nth=int(nth_text))
     if text == "L":
         return DayOfWeek("weekdays", weekdays=frozenset({7}))
-    if "L" in text:
-        if text.endswith("L") and text[:-1].isdigit():
-            return DayOfWeek("last_of_month", weekday=_number(text[:-1], _DOW))
+    if "L" in bare:
+        weekday_text = text[:-1]
+        if text.endswith("L") and weekday_text and not any(c in weekday_text for c in ",-/*L"):
+            return DayOfWeek("last_of_month", weekday=_number(weekday_text, _DOW))
         raise _invalid(
             f"{text!r} is not a valid day-of-week: 'L' and 'dL' stand alone in the field."
         )
