@@ -20,6 +20,9 @@ from starlette.routing import BaseRoute, Route
 from broker import logs
 from broker.api import api_routes
 from broker.config import Settings
+from broker.core.event_archives import ArchiveService
+from broker.core.event_destinations import DestinationService
+from broker.core.events import EventLimits, EventService
 from broker.core.service import BrokerService, ServiceLimits, new_secret
 from broker.core.topics import TopicLimits, TopicService
 from broker.core.wakeups import WakeupHub
@@ -34,17 +37,22 @@ from broker.metrics.exposition import Exposition
 from broker.metrics.instruments import Instruments
 from broker.metrics.observer import MetricsObserver, TopicMetricsObserver
 from broker.protocols.aws import aws_routes
+from broker.protocols.aws.events.endpoint import EventsEndpoint
+from broker.protocols.aws.events.patterns import EventPatterns
 from broker.protocols.aws.sns.endpoint import SnsEndpoint
 from broker.protocols.aws.sns.filter_language import MatchingFilters
 from broker.signing import SECRET_NAME, KeyRing, new_signing_material
 from broker.storage import migrations
+from broker.storage.events import EventStore
 from broker.storage.postgres import PostgresStore, create_pool
 from broker.storage.topics import TopicStore
 from broker.storage.wakeups import PostgresSignal
 from broker.workers.deliverer import Deliverer
+from broker.workers.event_targets import EventTargetPoster
 from broker.workers.janitor import Janitor
 from broker.workers.loop import PeriodicWorker
 from broker.workers.mover import Mover
+from broker.workers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,34 @@ class GaugeRefresher(PeriodicWorker):
             took = time.monotonic() - started
             self.interval_seconds = max(self._configured, GAUGE_DUTY_FACTOR * took)
         return False
+
+
+class EventRuntime:
+    """EventBridge in one process: its store, services, endpoint and scheduler."""
+
+    def __init__(
+        self, settings: Settings, store: PostgresStore, signal: PostgresSignal, topics: TopicRuntime
+    ) -> None:
+        self.store = EventStore(store.pool)
+        limits = EventLimits(
+            region=settings.region,
+            cache_seconds=settings.queue_cache_seconds,
+            max_entry_bytes=settings.events_max_entry_bytes,
+        )
+        self.service = EventService(self.store, signal, EventPatterns(), limits)
+        self.destinations = DestinationService(self.store, settings.region)
+        self.archives = ArchiveService(self.store, self.service, settings.region)
+        self.endpoint = EventsEndpoint(self.service, self.destinations, self.archives)
+        self.scheduler = Scheduler(self.service, self.archives, settings.scheduler_interval_seconds)
+        # Topic targets and API destinations leave through the topics' inbox and outbox.
+        self.service.deliveries_pending = topics.deliverer.wake
+        topics.deliverer.event_targets = EventTargetPoster(
+            topics.store,
+            self.store,
+            self.destinations.connection_by_arn,
+            signal,
+            backoff_seconds=settings.event_retry_seconds,
+        )
 
 
 class TopicRuntime:
@@ -120,6 +156,7 @@ class Broker:
     service: BrokerService
     instruments: Instruments = field(default_factory=Instruments)
     topics: TopicRuntime | None = None
+    events: EventRuntime | None = None
     workers: list[PeriodicWorker] = field(default_factory=list)
     expected_revision: str | None = field(default_factory=migrations.head_revision)
     schema_current: bool = False
@@ -164,10 +201,13 @@ class Broker:
                 s.janitor_batch_size,
                 s.delete_recreate_cooldown_seconds,
                 observer=self.service.observer,
+                archives=self.events.archives if self.events else None,
             ),
             Mover(self.store, self.signal),
             GaugeRefresher(self.queue_gauges, s.metrics_interval_seconds),
         ]
+        if self.events is not None:
+            self.workers.append(self.events.scheduler)
         for worker in self.workers:
             worker.start()
 
@@ -233,7 +273,8 @@ def build(settings: Settings) -> Broker:
     )
     service = BrokerService(store, signal, hub, limits)
     topics = TopicRuntime(settings, store, signal)
-    return Broker(settings, store, signal, hub, service, topics=topics)
+    events = EventRuntime(settings, store, signal, topics)
+    return Broker(settings, store, signal, hub, service, topics=topics, events=events)
 
 
 @contextlib.contextmanager
@@ -329,6 +370,7 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
             settings.max_request_bytes,
             broker.instruments,
             sns=broker.topics.endpoint if broker.topics else None,
+            events=broker.events.endpoint if broker.events else None,
         ),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -65,6 +65,12 @@ class Settings:
     """How often the deliverer looks for due HTTP/S deliveries written by other processes."""
     delivery_timeout_seconds: float = 15.0
     """The timeout of one HTTP/S delivery POST; a claimed delivery's lease is 2x this + 1 s."""
+    events_max_entry_bytes: int = 262_144
+    """The total entry size of one PutEvents request (AWS: 256 KB; some buses now take 1 MB)."""
+    scheduler_interval_seconds: float = 1.0
+    """How often each process looks for due scheduled rules and replay work."""
+    event_retry_seconds: float = 1.0
+    """The first backoff of a failed API-destination delivery; it doubles per attempt."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -83,9 +89,13 @@ class Settings:
             "janitor_interval_seconds",
             "delivery_poll_seconds",
             "delivery_timeout_seconds",
+            "scheduler_interval_seconds",
+            "event_retry_seconds",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"BROKER_{name.upper()} must be positive")
+        if not 1024 <= self.events_max_entry_bytes <= 16 * 1_048_576:
+            raise ConfigError("BROKER_EVENTS_MAX_ENTRY_BYTES must be between 1024 and 16 MiB")
         if self.notify_window_seconds < 0:
             raise ConfigError("BROKER_NOTIFY_WINDOW_SECONDS must not be negative")
         if self.log_level.lower() not in {"debug", "info", "warning", "error", "critical"}:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from broker.core.models import MessageAttributes
 
@@ -115,7 +116,7 @@ class HttpDelivery:
     """One outbox row: a POST to an HTTP/S endpoint, retried by the deliverer."""
 
     entry: int
-    subscription_id: int
+    subscription_id: int | None
     subscription_arn: str
     topic_arn: str
     endpoint: str
@@ -126,6 +127,10 @@ class HttpDelivery:
     policy: str
     """The effective delivery policy, as JSON (see ``broker.core.delivery_policy``)."""
     dead_letter_arn: str | None = None
+    kind: str = "sns"
+    """``sns`` (a subscription's POST) or ``events`` (an event rule's API destination)."""
+    details: str | None = None
+    """JSON: what a delivery of another kind needs (``broker.core.event_models``)."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,8 @@ class ClaimedDelivery:
     raw: bool
     policy: str
     dead_letter_arn: str | None
+    kind: str = "sns"
+    details: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

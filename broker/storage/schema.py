@@ -6,6 +6,8 @@ Everything lives in the ``broker`` schema so the broker can share a database wit
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,7 +22,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
 
 SCHEMA = "broker"
 
@@ -209,7 +211,7 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("subscription_id", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger),
     Column("subscription_arn", Text, nullable=False),
     Column("topic_arn", Text, nullable=False),
     Column("endpoint", Text, nullable=False),
@@ -222,6 +224,9 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", TZ, nullable=False, server_default=text("now()")),
     Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    # 'sns' (a subscription's notification) or 'events' (an event rule's HTTP target).
+    Column("kind", Text, nullable=False, server_default=text("'sns'")),
+    Column("details", JSONB),
 )
 Index("deliveries_due", deliveries.c.next_attempt_at)
 Index("deliveries_by_subscription", deliveries.c.subscription_id)
@@ -243,3 +248,140 @@ publications = Table(
     Column("next_attempt_at", TZ, nullable=False, server_default=text("now()")),
 )
 Index("publications_due", publications.c.next_attempt_at)
+
+
+# -- EventBridge ---------------------------------------------------------------------------------
+
+
+def _named(name: str, *columns: Column[Any]) -> Table:
+    """A named account resource: id, account, name, ARN, the given columns, timestamps."""
+    table = Table(
+        name,
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("account_id", Text, nullable=False),
+        Column("name", Text, nullable=False),
+        Column("arn", Text, nullable=False),
+        *columns,
+        Column("created_at", TZ, nullable=False, server_default=text("now()")),
+        Column("modified_at", TZ, nullable=False, server_default=text("now()")),
+    )
+    Index(f"{name}_arn", table.c.arn, unique=True)
+    Index(f"{name}_by_account", table.c.account_id, table.c.name, unique=True)
+    return table
+
+
+# ``version`` grows with every change to the bus's rules, targets or archives: each process
+# compares it with the version its compiled routing was built from.
+event_buses = _named(
+    "event_buses",
+    Column("description", Text),
+    Column("version", BigInteger, nullable=False, server_default=text("0")),
+)
+
+event_rules = Table(
+    "event_rules",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column(
+        "bus_id",
+        BigInteger,
+        ForeignKey("broker.event_buses.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("account_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("arn", Text, nullable=False),
+    Column("event_pattern", Text),
+    Column("schedule_expression", Text),
+    Column("state", Text, nullable=False),
+    Column("description", Text),
+    Column("role_arn", Text),
+    Column("tags", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # The next tick of a scheduled rule; the scheduler claims due rows with SKIP LOCKED.
+    Column("next_fire_at", TZ),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+)
+Index("event_rules_arn", event_rules.c.arn, unique=True)
+Index("event_rules_name", event_rules.c.bus_id, event_rules.c.name, unique=True)
+Index(
+    "event_rules_due",
+    event_rules.c.next_fire_at,
+    postgresql_where=event_rules.c.next_fire_at.isnot(None),
+)
+
+event_targets = Table(
+    "event_targets",
+    metadata,
+    Column(
+        "rule_id",
+        BigInteger,
+        ForeignKey("broker.event_rules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("target_id", Text, primary_key=True),
+    Column("arn", Text, nullable=False),
+    Column("definition", JSONB, nullable=False),
+)
+Index("event_targets_by_arn", event_targets.c.arn)
+
+event_connections = _named(
+    "event_connections",
+    Column("description", Text),
+    Column("authorization_type", Text, nullable=False),
+    Column("auth_parameters", JSONB, nullable=False),
+    Column("state", Text, nullable=False),
+)
+
+api_destinations = _named(
+    "api_destinations",
+    Column("description", Text),
+    Column("connection_arn", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("http_method", Text, nullable=False),
+    Column("rate_limit", Integer),
+    Column("state", Text, nullable=False),
+)
+
+event_archives = _named(
+    "event_archives",
+    Column("source_arn", Text, nullable=False),
+    Column("description", Text),
+    Column("event_pattern", Text),
+    Column("retention_days", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+)
+
+archived_events = Table(
+    "archived_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column(
+        "archive_id",
+        BigInteger,
+        ForeignKey("broker.event_archives.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_time", TZ, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("archived_at", TZ, nullable=False, server_default=text("now()")),
+)
+Index("archived_events_by_time", archived_events.c.archive_id, archived_events.c.event_time)
+Index("archived_events_age", archived_events.c.archived_at)
+
+event_replays = _named(
+    "event_replays",
+    Column("archive_arn", Text, nullable=False),
+    Column("description", Text),
+    Column("destination_arn", Text, nullable=False),
+    Column("filter_arns", ARRAY(Text), nullable=False),
+    Column("event_start_time", TZ, nullable=False),
+    Column("event_end_time", TZ, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("state_reason", Text),
+    Column("last_replayed", TZ),
+    # The archived event id the replay reached at ``last_replayed`` (its resume point).
+    Column("replay_cursor", BigInteger, nullable=False, server_default=text("0")),
+    Column("replay_start_time", TZ),
+    Column("replay_end_time", TZ),
+)

@@ -210,9 +210,7 @@ class TopicStore(NamedStatements):
                 )
                 counts = {r["queue_id"]: int(r["inserted"]) for r in await cursor.fetchall()}
             if http_rows:
-                await conn.execute(
-                    TOPIC_QUERIES["enqueue_deliveries"], _delivery_columns(http_rows)
-                )
+                await conn.execute(TOPIC_QUERIES["enqueue_deliveries"], delivery_columns(http_rows))
         return PublicationResult(results, counts, len(http_rows))
 
     async def _deduplicate(
@@ -271,7 +269,7 @@ class TopicStore(NamedStatements):
 
     async def enqueue_deliveries(self, deliveries: Sequence[HttpDelivery]) -> None:
         async with self._connection() as conn:
-            await conn.execute(TOPIC_QUERIES["enqueue_deliveries"], _delivery_columns(deliveries))
+            await conn.execute(TOPIC_QUERIES["enqueue_deliveries"], delivery_columns(deliveries))
 
     async def claim_publications(
         self, limit: int, lease_seconds: float
@@ -309,6 +307,8 @@ class TopicStore(NamedStatements):
                 raw=r["raw"],
                 policy=r["policy"],
                 dead_letter_arn=r["dead_letter_arn"],
+                kind=r["kind"],
+                details=r["details"],
             )
             for r in rows
         ]
@@ -378,7 +378,7 @@ def _subscription(row: DictRow) -> Subscription:
     )
 
 
-def _delivery_columns(deliveries: Sequence[HttpDelivery]) -> dict[str, Any]:
+def delivery_columns(deliveries: Sequence[HttpDelivery]) -> dict[str, Any]:
     return {
         "subscription_ids": [d.subscription_id for d in deliveries],
         "subscription_arns": [d.subscription_arn for d in deliveries],
@@ -390,4 +390,6 @@ def _delivery_columns(deliveries: Sequence[HttpDelivery]) -> dict[str, Any]:
         "raws": [d.raw for d in deliveries],
         "policies": [d.policy for d in deliveries],
         "dead_letter_arns": [d.dead_letter_arn for d in deliveries],
+        "kinds": [d.kind for d in deliveries],
+        "details": [d.details for d in deliveries],
     }

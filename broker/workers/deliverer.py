@@ -17,9 +17,11 @@ import time
 import httpx
 
 from broker.core.delivery_policy import parse_effective
+from broker.core.event_models import EVENTS_KIND
 from broker.core.ports import NullTopicObserver, Outbox, Signal, TopicObserver, TopicStore
 from broker.core.topic_models import ClaimedDelivery
 from broker.core.topics import TopicService
+from broker.workers.event_targets import EventTargetPoster
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ class Deliverer:
         self._cleaned_at = 0.0
         self.observer: TopicObserver = NullTopicObserver()
         """Counts notification deliveries (confirmation messages are not counted)."""
+        self.event_targets: EventTargetPoster | None = None
+        """Delivers the outbox rows of event rules' API destinations (``kind`` events)."""
 
     def wake(self) -> None:
         """New outbox rows were committed in this process: look now, not at the next poll."""
@@ -136,6 +140,10 @@ class Deliverer:
         return bool(pending) or bool(claimed)
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        if delivery.kind == EVENTS_KIND:
+            if self.event_targets is not None and self._client is not None:
+                await self.event_targets.deliver(delivery, self._client)
+            return
         policy = parse_effective(delivery.policy)
         rate = policy.max_receives_per_second
         if not self._buckets.take(delivery.subscription_arn, rate):

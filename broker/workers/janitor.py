@@ -6,8 +6,16 @@ transaction (which would stop vacuum everywhere) nor a long lock on a hot queue.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from broker.core.ports import Maintenance, NullObserver, Observer
 from broker.workers.loop import PeriodicWorker
+
+
+class ArchiveRetention(Protocol):
+    async def delete_expired(self, limit: int) -> int:
+        """Delete up to ``limit`` archived events past their archive's RetentionDays."""
+        ...
 
 
 class Janitor(PeriodicWorker):
@@ -20,12 +28,14 @@ class Janitor(PeriodicWorker):
         batch_size: int,
         queue_cooldown: int,
         observer: Observer | None = None,
+        archives: ArchiveRetention | None = None,
     ) -> None:
         super().__init__(interval_seconds)
         self._store = store
         self._observer: Observer = observer or NullObserver()
         self._batch_size = batch_size
         self._queue_cooldown = queue_cooldown
+        self._archives = archives
         self.deleted_total = 0
 
     async def run_once(self) -> bool:
@@ -37,5 +47,6 @@ class Janitor(PeriodicWorker):
         purged = await self._store.purge_step(limit)
         dropped = await self._store.deleted_queues_step(self._queue_cooldown, limit)
         bookkeeping = await self._store.delete_expired_bookkeeping(limit)
-        self.deleted_total += expired + purged + dropped
-        return limit in (expired, bookkeeping) or purged >= limit or dropped >= limit
+        archived = await self._archives.delete_expired(limit) if self._archives else 0
+        self.deleted_total += expired + purged + dropped + archived
+        return limit in (expired, bookkeeping, archived) or purged >= limit or dropped >= limit

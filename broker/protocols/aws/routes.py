@@ -24,6 +24,7 @@ from broker.core.service import BrokerService
 from broker.metrics.instruments import CURRENT_REQUEST, UNKNOWN, Instruments, request_context
 from broker.protocols.aws import faults
 from broker.protocols.aws.context import authenticate, new_request_id
+from broker.protocols.aws.events.endpoint import EventsEndpoint
 from broker.protocols.aws.faults import AwsFault
 from broker.protocols.aws.json_protocol import JSON_1_0, JSON_1_1, json_error_response
 from broker.protocols.aws.query_protocol import parse_query_params, xml_error_response
@@ -93,8 +94,10 @@ class AwsEndpoint:
         max_body_bytes: int,
         instruments: Instruments | None = None,
         sns: SnsEndpoint | None = None,
+        events: EventsEndpoint | None = None,
     ) -> None:
         self._sns = sns
+        self._events = events
         self._service = service
         self._public_url = public_url.rstrip("/") if public_url else None
         self._max_body_bytes = max_body_bytes
@@ -139,6 +142,8 @@ class AwsEndpoint:
             context.protocol = JSON_PROTOCOLS.get(prefix, UNKNOWN)
             if prefix == "AmazonSQS" and action in SQS_ACTIONS:
                 context.action = action
+            if prefix == "AWSEvents" and self._events is not None and self._events.known(action):
+                context.action = action
         try:
             body = await read_body(request, self._max_body_bytes)
             _, caller = authenticate(request.headers, request.query_params)
@@ -148,6 +153,8 @@ class AwsEndpoint:
                 return await sqs_json(
                     self._service, caller, self._base_url(request), action, body, request_id
                 )
+            if prefix == "AWSEvents" and self._events is not None:
+                return await self._events.handle(caller, action, body, request_id)
             raise AwsFault(faults.UNKNOWN_OPERATION, f"Unrecognized operation {target}.")
         except AwsFault as fault:
             if prefix == "AmazonSQS":
@@ -216,13 +223,14 @@ def aws_routes(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     instruments: Instruments | None = None,
     sns: SnsEndpoint | None = None,
+    events: EventsEndpoint | None = None,
 ) -> list[BaseRoute]:
     """Routes serving the AWS wire protocols on ``/`` and on every other path.
 
     Mount them after any more specific routes: the catch-all path matches everything.
     ``instruments`` times every request (``broker_http_request_duration_seconds``).
     """
-    endpoint = AwsEndpoint(service, public_url, max_body_bytes, instruments, sns)
+    endpoint = AwsEndpoint(service, public_url, max_body_bytes, instruments, sns, events)
     methods = ["GET", "POST"]
     return [
         Route("/", endpoint.handle, methods=methods),

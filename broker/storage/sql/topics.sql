@@ -177,12 +177,13 @@ SELECT queue_id, count(*) AS inserted FROM inserted GROUP BY queue_id;
 -- name: enqueue_deliveries
 INSERT INTO broker.deliveries (
     subscription_id, subscription_arn, topic_arn, endpoint, message_type, message_id, body,
-    raw, policy, dead_letter_arn
+    raw, policy, dead_letter_arn, kind, details
 )
 SELECT * FROM unnest(
     %(subscription_ids)s::bigint[], %(subscription_arns)s::text[], %(topic_arns)s::text[],
     %(endpoints)s::text[], %(message_types)s::text[], %(message_ids)s::uuid[],
-    %(bodies)s::text[], %(raws)s::boolean[], %(policies)s::text[], %(dead_letter_arns)s::text[]
+    %(bodies)s::text[], %(raws)s::boolean[], %(policies)s::text[], %(dead_letter_arns)s::text[],
+    %(kinds)s::text[], %(details)s::jsonb[]
 );
 
 -- name: consume_publication

@@ -7,6 +7,7 @@ Codes and statuses are the ``awsQueryError`` traits of the SQS Smithy model;
 from __future__ import annotations
 
 from broker import errors
+from broker.core import event_errors
 from broker.protocols.aws import faults
 from broker.protocols.aws.faults import Fault
 
@@ -50,6 +51,9 @@ SQS_FAULTS: dict[type[errors.BrokerError], Fault] = {
         "UnsupportedOperation", _LEGACY + "UnsupportedOperation"
     ),
     errors.Conflict: faults.INVALID_PARAMETER_VALUE,
+    # EventBridge's own conflicts never reach an SQS action.
+    event_errors.ResourceAlreadyExists: faults.INVALID_PARAMETER_VALUE,
+    event_errors.IllegalStatus: faults.INVALID_PARAMETER_VALUE,
     errors.QueueAlreadyExists: _modelled("QueueNameExists", "QueueAlreadyExists"),
     errors.QueueDeletedRecently: _modelled(
         "QueueDeletedRecently", _LEGACY + "QueueDeletedRecently"

@@ -1,0 +1,150 @@
+"""The ports of the event service: its store (``broker.storage.events``) and the wake-ups it
+sends after a commit. Patterns come through ``broker.core.ports.FilterLanguage`` (scope
+``event``), implemented on ``broker.matching`` by the AWS adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from broker.core.event_models import (
+    ApiDestination,
+    Archive,
+    ArchivedEvent,
+    BusRoutes,
+    Connection,
+    Dispatch,
+    DispatchResult,
+    EventBus,
+    Replay,
+    Rule,
+    RuleSpec,
+    ScheduledRule,
+    Target,
+)
+
+EVENT_SCOPE = "event"
+"""The ``FilterLanguage`` scope of EventBridge event patterns."""
+
+
+class EventStore(Protocol):
+    async def ensure_bus(
+        self, account_id: str, name: str, arn: str, description: str | None
+    ) -> tuple[EventBus, bool]: ...
+
+    async def get_bus(self, arn: str) -> EventBus | None: ...
+
+    async def get_bus_by_id(self, bus_id: int) -> EventBus | None: ...
+
+    async def list_buses(
+        self, account_id: str, prefix: str, after: str, limit: int
+    ) -> list[EventBus]: ...
+
+    async def delete_bus(self, bus_id: int) -> None: ...
+
+    async def put_rule(self, bus: EventBus, arn: str, spec: RuleSpec) -> Rule: ...
+
+    async def get_rule(self, bus: EventBus, name: str) -> Rule | None: ...
+
+    async def list_rules(
+        self, bus: EventBus, prefix: str, after: str, limit: int
+    ) -> list[Rule]: ...
+
+    async def set_rule_state(self, bus: EventBus, name: str, state: str) -> bool: ...
+
+    async def delete_rule(self, bus: EventBus, name: str, force: bool) -> tuple[bool, int]: ...
+
+    async def rule_names_by_target(
+        self, bus: EventBus, arn: str, after: str, limit: int
+    ) -> list[str]: ...
+
+    async def list_targets(self, rule: Rule, after: str, limit: int) -> list[Target]: ...
+
+    async def put_targets(
+        self, rule: Rule, targets: Sequence[Target], limit: int
+    ) -> tuple[bool, int]: ...
+
+    async def remove_targets(self, rule: Rule, ids: Sequence[str]) -> list[str]: ...
+
+    async def bus_routes(self, bus: EventBus) -> BusRoutes: ...
+
+    async def dispatch(self, dispatch: Dispatch) -> DispatchResult: ...
+
+    async def fire_schedules(
+        self,
+        limit: int,
+        tick: Callable[[ScheduledRule], Awaitable[tuple[Dispatch, datetime | None]]],
+    ) -> tuple[int, DispatchResult]: ...
+
+    async def create_connection(self, values: Mapping[str, Any]) -> Connection | None: ...
+
+    async def get_connection(self, account_id: str, name: str) -> Connection | None: ...
+
+    async def get_connection_by_arn(self, arn: str) -> Connection | None: ...
+
+    async def list_connections(
+        self, account_id: str, prefix: str, after: str, limit: int
+    ) -> list[Connection]: ...
+
+    async def update_connection(self, values: Mapping[str, Any]) -> Connection | None: ...
+
+    async def delete_connection(self, connection_id: int) -> Connection | None: ...
+
+    async def create_destination(self, values: Mapping[str, Any]) -> ApiDestination | None: ...
+
+    async def get_destination(self, account_id: str, name: str) -> ApiDestination | None: ...
+
+    async def list_destinations(
+        self, account_id: str, prefix: str, connection_arn: str | None, after: str, limit: int
+    ) -> list[ApiDestination]: ...
+
+    async def update_destination(self, values: Mapping[str, Any]) -> ApiDestination | None: ...
+
+    async def delete_destination(self, destination_id: int) -> ApiDestination | None: ...
+
+    async def create_archive(self, values: Mapping[str, Any]) -> Archive | None: ...
+
+    async def get_archive(self, account_id: str, name: str) -> Archive | None: ...
+
+    async def list_archives(
+        self,
+        account_id: str,
+        prefix: str,
+        source_arn: str | None,
+        state: str | None,
+        after: str,
+        limit: int,
+    ) -> list[Archive]: ...
+
+    async def update_archive(self, values: Mapping[str, Any]) -> Archive | None: ...
+
+    async def delete_archive(self, archive_id: int) -> bool: ...
+
+    async def delete_expired_archived_events(self, limit: int) -> int: ...
+
+    async def dead_letter_event_delivery(
+        self, delivery_id: int, attempts: int, attributes: Mapping[str, str]
+    ) -> int | None: ...
+
+    async def create_replay(self, values: Mapping[str, Any]) -> Replay | None: ...
+
+    async def get_replay(self, account_id: str, name: str) -> Replay | None: ...
+
+    async def list_replays(
+        self,
+        account_id: str,
+        prefix: str,
+        archive_arn: str | None,
+        state: str | None,
+        after: str,
+        limit: int,
+    ) -> list[Replay]: ...
+
+    async def cancel_replay(self, replay_id: int) -> Replay | None: ...
+
+    async def replay_step(
+        self,
+        limit: int,
+        step: Callable[[Replay, list[ArchivedEvent]], Awaitable[Dispatch]],
+    ) -> tuple[Replay | None, DispatchResult]: ...

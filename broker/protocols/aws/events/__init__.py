@@ -1,0 +1,1 @@
+"""EventBridge over AWS JSON 1.1 (``X-Amz-Target: AWSEvents.<Action>``)."""
