@@ -295,7 +295,7 @@ bumped AS (
     UPDATE broker.event_buses SET version = version + 1
     WHERE arn = %(source_arn)s AND EXISTS (SELECT 1 FROM created)
 )
-SELECT * FROM created;
+SELECT *, 0 AS event_count, 0 AS size_bytes FROM created;
 
 -- name: get_archive
 SELECT a.*,
