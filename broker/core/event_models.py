@@ -101,12 +101,9 @@ class Destination:
 
 
 @dataclass(frozen=True)
-class RouteTarget:
-    """One target of an enabled rule, resolved to the live resource its ARN names."""
+class Resolution:
+    """The live resource a target ARN names (all None: nothing there, the target is skipped)."""
 
-    rule_arn: str
-    rule_name: str
-    target: Target
     queue: QueueEndpoint | None = None
     topic_id: int | None = None
     topic_fifo: bool = False
@@ -114,12 +111,45 @@ class RouteTarget:
     destination: Destination | None = None
 
 
+NOTHING = Resolution()
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """One target of an enabled rule, resolved to the live resource its ARN names."""
+
+    rule_arn: str
+    rule_name: str
+    target: Target
+    resolution: Resolution
+
+    @property
+    def queue(self) -> QueueEndpoint | None:
+        return self.resolution.queue
+
+    @property
+    def topic_id(self) -> int | None:
+        return self.resolution.topic_id
+
+    @property
+    def topic_fifo(self) -> bool:
+        return self.resolution.topic_fifo
+
+    @property
+    def bus_id(self) -> int | None:
+        return self.resolution.bus_id
+
+    @property
+    def destination(self) -> Destination | None:
+        return self.resolution.destination
+
+
 @dataclass(frozen=True)
 class RoutedRule:
     arn: str
     name: str
     event_pattern: str
-    targets: Sequence[RouteTarget]
+    targets: Sequence[Target]
 
 
 @dataclass(frozen=True)
@@ -135,6 +165,8 @@ class BusRoutes:
     bus: EventBus
     rules: Sequence[RoutedRule]
     archives: Sequence[ArchiveRoute]
+    resolutions: Mapping[str, Resolution]
+    """By target ARN; re-read every cache period without reading the rules again."""
 
 
 @dataclass(frozen=True)

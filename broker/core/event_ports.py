@@ -18,6 +18,7 @@ from broker.core.event_models import (
     DispatchResult,
     EventBus,
     Replay,
+    Resolution,
     Rule,
     RuleSpec,
     ScheduledRule,
@@ -68,6 +69,8 @@ class EventStore(Protocol):
     async def remove_targets(self, rule: Rule, ids: Sequence[str]) -> list[str]: ...
 
     async def bus_routes(self, bus: EventBus) -> BusRoutes: ...
+
+    async def resolve(self, arns: Sequence[str]) -> dict[str, Resolution]: ...
 
     async def dispatch(self, dispatch: Dispatch) -> DispatchResult: ...
 

@@ -13,6 +13,7 @@ next event. Queue, topic and destination resolution is refreshed at least every
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import uuid
@@ -33,12 +34,14 @@ from broker.core.event_models import (
     DISABLED,
     ENABLED,
     EVENTS_KIND,
+    NOTHING,
     RULE_STATES,
     ArchiveRow,
     BusRoutes,
     Dispatch,
     DispatchResult,
     EventBus,
+    Resolution,
     RouteTarget,
     Rule,
     RuleSpec,
@@ -112,29 +115,70 @@ class Event:
 
 
 class _Routing:
-    """A bus's enabled rules, compiled into one index, and its archives' patterns."""
+    """A bus's enabled rules, compiled into one index, their targets resolved, and its archives'
+    patterns.
 
-    def __init__(self, routes: BusRoutes, language: FilterLanguage, expires_at: float) -> None:
+    Built from ``previous`` (the same bus's last routing), unchanged patterns are not compiled
+    again and an unchanged rule set keeps its index. ``refreshed`` re-resolves the targets only:
+    the periodic refresh costs one small query, not a recompilation.
+    """
+
+    def __init__(
+        self,
+        routes: BusRoutes,
+        language: FilterLanguage,
+        expires_at: float,
+        previous: _Routing | None = None,
+    ) -> None:
         self.bus = routes.bus
-        self.expires_at = expires_at
-        self.targets: dict[str, Sequence[RouteTarget]] = {}
-        matchers: dict[str, FilterMatcher] = {}
+        self.rules = routes.rules
+        self.patterns: dict[str, str] = {}
+        known = previous.matchers if previous is not None else {}
+        self.matchers: dict[str, FilterMatcher] = {}
         for rule in routes.rules:
-            try:
-                matchers[rule.arn] = language.compile(rule.event_pattern, EVENT_SCOPE)
-            except InvalidPattern:
-                continue  # stored before a stricter release: it matches nothing
-            self.targets[rule.arn] = rule.targets
-        self.index: FilterIndex = language.index(matchers, EVENT_SCOPE)
+            matcher = known.get(rule.event_pattern)
+            if matcher is None:
+                try:
+                    matcher = language.compile(rule.event_pattern, EVENT_SCOPE)
+                except InvalidPattern:
+                    continue  # stored before a stricter release: it matches nothing
+            self.matchers[rule.event_pattern] = matcher
+            self.patterns[rule.arn] = rule.event_pattern
+        if previous is not None and previous.patterns == self.patterns:
+            self.index: FilterIndex = previous.index
+        else:
+            self.index = language.index(
+                {arn: self.matchers[p] for arn, p in self.patterns.items()}, EVENT_SCOPE
+            )
         self.archives: list[tuple[int, FilterMatcher | None]] = []
         for archive in routes.archives:
-            matcher = None
+            archive_matcher = None
             if archive.event_pattern:
-                try:
-                    matcher = language.compile(archive.event_pattern, EVENT_SCOPE)
-                except InvalidPattern:
-                    continue
-            self.archives.append((archive.archive_id, matcher))
+                archive_matcher = known.get(archive.event_pattern)
+                if archive_matcher is None:
+                    try:
+                        archive_matcher = language.compile(archive.event_pattern, EVENT_SCOPE)
+                    except InvalidPattern:
+                        continue
+                self.matchers[archive.event_pattern] = archive_matcher
+            self.archives.append((archive.archive_id, archive_matcher))
+        self._resolve(routes.resolutions, expires_at)
+
+    def _resolve(self, resolutions: Mapping[str, Resolution], expires_at: float) -> None:
+        self.expires_at = expires_at
+        self.arns = sorted({t.arn for rule in self.rules for t in rule.targets})
+        self.targets: dict[str, list[RouteTarget]] = {
+            rule.arn: [
+                RouteTarget(rule.arn, rule.name, t, resolutions.get(t.arn, NOTHING))
+                for t in rule.targets
+            ]
+            for rule in self.rules
+        }
+
+    def refreshed(self, resolutions: Mapping[str, Resolution], expires_at: float) -> _Routing:
+        fresh = copy.copy(self)
+        fresh._resolve(resolutions, expires_at)
+        return fresh
 
     def matching(self, event: dict[str, Any], only: Sequence[str] = ()) -> list[str]:
         arns = sorted(self.index.matching_ids(event))
@@ -155,6 +199,8 @@ class EventService:
         """Called after a commit that added outbox or publication rows (the deliverer)."""
         self._routing: dict[int, tuple[int, _Routing]] = {}
         self._transformers: dict[str, event_inputs.InputTransformer] = {}
+        self._refreshing: set[int] = set()
+        """Buses whose routing this process is re-reading (others keep using the last one)."""
         self._clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # -- buses ------------------------------------------------------------------------------
@@ -261,7 +307,6 @@ class EventService:
         )
         arn = rule_arn(self.limits.region, caller.account_id, bus.name, name)
         rule = await self._store.put_rule(bus, arn, spec)
-        self._routing.pop(bus.id, None)
         return rule
 
     def check_pattern(self, pattern: str) -> FilterMatcher:
@@ -310,7 +355,6 @@ class EventService:
             await self._store.put_rule(bus, rule.arn, spec)
         elif not await self._store.set_rule_state(bus, name, ENABLED if enabled else DISABLED):
             raise not_found("Rule", name, bus.name)
-        self._routing.pop(bus.id, None)
 
     async def delete_rule(
         self, caller: Caller, name: str, bus_name: str | None, force: bool
@@ -320,7 +364,6 @@ class EventService:
         deleted, targets = await self._store.delete_rule(bus, name, force)
         if not deleted and targets:
             raise ValidationFailed("Rule can't be deleted since it has targets.")
-        self._routing.pop(bus.id, None)
 
     async def rule_names_by_target(
         self,
@@ -364,7 +407,6 @@ class EventService:
                 f"The requested resource exceeds the maximum number allowed: a rule has at most "
                 f"{MAX_TARGETS_PER_RULE} targets."
             )
-        self._routing.pop(rule.bus_id, None)
 
     async def _checked_target(self, caller: Caller, given: Mapping[str, Any]) -> Target:
         target_id = given.get("Id")
@@ -427,7 +469,6 @@ class EventService:
             check_name("ids", target_id)
         rule = await self.rule(caller, rule_name, bus_name)
         await self._store.remove_targets(rule, ids)
-        self._routing.pop(rule.bus_id, None)
 
     async def list_targets(
         self,
@@ -540,17 +581,21 @@ class EventService:
 
     async def _routes(self, bus: EventBus) -> _Routing:
         cached = self._routing.get(bus.id)
-        if (
-            cached is not None
-            and cached[0] == bus.version
-            and cached[1].expires_at > time.monotonic()
-        ):
-            return cached[1]
-        routing = _Routing(
-            await self._store.bus_routes(bus),
-            self._language,
-            time.monotonic() + self.limits.cache_seconds,
-        )
+        previous = cached[1] if cached is not None else None
+        if cached is not None and cached[0] == bus.version:
+            assert previous is not None
+            if previous.expires_at > time.monotonic() or bus.id in self._refreshing:
+                return previous  # fresh, or another request is refreshing it right now
+        self._refreshing.add(bus.id)
+        try:
+            expires_at = time.monotonic() + self.limits.cache_seconds
+            if cached is not None and cached[0] == bus.version and previous is not None:
+                routing = previous.refreshed(await self._store.resolve(previous.arns), expires_at)
+            else:
+                routes = await self._store.bus_routes(bus)
+                routing = _Routing(routes, self._language, expires_at, previous)
+        finally:
+            self._refreshing.discard(bus.id)
         self._routing[bus.id] = (bus.version, routing)
         return routing
 

@@ -26,6 +26,7 @@ from broker.core.event_models import (
     EventBus,
     QueueEndpoint,
     Replay,
+    Resolution,
     RoutedRule,
     RouteTarget,
     Rule,
@@ -184,16 +185,23 @@ class EventStore(NamedStatements):
             rows = await cursor.fetchall()
             cursor = await conn.execute(EVENT_QUERIES["bus_archives"], {"arn": bus.arn})
             archives = [ArchiveRoute(r["id"], r["event_pattern"]) for r in await cursor.fetchall()]
-        rules: dict[str, tuple[str, str, list[RouteTarget]]] = {}
+            arns = sorted({r["target_arn"] for r in rows if r["target_arn"] is not None})
+            cursor = await conn.execute(EVENT_QUERIES["resolve_arns"], {"arns": arns})
+            resolutions = {r["target_arn"]: _resolution(r) for r in await cursor.fetchall()}
+        rules: dict[str, tuple[str, str, list[Target]]] = {}
         for row in rows:
             entry = rules.setdefault(row["rule_arn"], (row["rule_name"], row["event_pattern"], []))
             if row["target_id"] is not None:
-                entry[2].append(_route_target(row))
+                entry[2].append(Target(row["target_id"], row["target_arn"], row["definition"]))
         routed = [
             RoutedRule(arn, name, pattern, targets)
             for arn, (name, pattern, targets) in rules.items()
         ]
-        return BusRoutes(bus, routed, archives)
+        return BusRoutes(bus, routed, archives, resolutions)
+
+    async def resolve(self, arns: Sequence[str]) -> dict[str, Resolution]:
+        rows = await self._all("resolve_arns", {"arns": list(arns)})
+        return {r["target_arn"]: _resolution(r) for r in rows}
 
     async def dispatch(self, dispatch: Dispatch) -> DispatchResult:
         """Write one dispatch in one transaction."""
@@ -548,6 +556,15 @@ def _rule(row: DictRow, bus_name: str) -> Rule:
 
 
 def _route_target(row: DictRow) -> RouteTarget:
+    return RouteTarget(
+        rule_arn=row["rule_arn"],
+        rule_name=row["rule_name"],
+        target=Target(row["target_id"], row["target_arn"], row["definition"]),
+        resolution=_resolution(row),
+    )
+
+
+def _resolution(row: DictRow) -> Resolution:
     queue = None
     if row["queue_id"] is not None:
         queue = QueueEndpoint(
@@ -562,10 +579,7 @@ def _route_target(row: DictRow) -> RouteTarget:
             rate_limit=row["destination_rate"],
             connection_arn=row["destination_connection"],
         )
-    return RouteTarget(
-        rule_arn=row["rule_arn"],
-        rule_name=row["rule_name"],
-        target=Target(row["target_id"], row["target_arn"], row["definition"]),
+    return Resolution(
         queue=queue,
         topic_id=row["topic_id"],
         topic_fifo=bool(row["topic_fifo"]),

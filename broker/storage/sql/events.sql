@@ -134,10 +134,18 @@ RETURNING target_id;
 UPDATE broker.event_buses SET version = version + 1 WHERE id = %(bus_id)s;
 
 -- name: bus_rule_targets
--- The enabled pattern rules of a bus with their targets, each resolved to the live queue,
--- topic, bus or API destination its ARN names (once per routing version, not per event).
+-- The enabled pattern rules of a bus with their targets (read once per routing version).
 SELECT r.arn AS rule_arn, r.name AS rule_name, r.event_pattern,
-       t.target_id, t.arn AS target_arn, t.definition,
+       t.target_id, t.arn AS target_arn, t.definition
+FROM broker.event_rules r
+LEFT JOIN broker.event_targets t ON t.rule_id = r.id
+WHERE r.bus_id = %(bus_id)s AND r.state <> 'DISABLED' AND r.event_pattern IS NOT NULL
+ORDER BY r.name, t.target_id;
+
+-- name: resolve_arns
+-- The live queue, topic, bus or API destination each target ARN names (a handful of distinct
+-- ARNs however many rules point at them).
+SELECT a.arn AS target_arn,
        q.id AS queue_id, q.fifo AS queue_fifo,
        q.attributes ->> 'DeduplicationScope' AS queue_dedup_scope,
        tp.id AS topic_id, tp.fifo AS topic_fifo,
@@ -145,14 +153,11 @@ SELECT r.arn AS rule_arn, r.name AS rule_name, r.event_pattern,
        d.arn AS destination_arn, d.endpoint AS destination_endpoint,
        d.http_method AS destination_method, d.rate_limit AS destination_rate,
        d.connection_arn AS destination_connection
-FROM broker.event_rules r
-LEFT JOIN broker.event_targets t ON t.rule_id = r.id
-LEFT JOIN broker.queues q ON q.arn = t.arn AND q.deleted_at IS NULL
-LEFT JOIN broker.topics tp ON tp.arn = t.arn
-LEFT JOIN broker.event_buses b ON b.arn = t.arn
-LEFT JOIN broker.api_destinations d ON d.arn = t.arn
-WHERE r.bus_id = %(bus_id)s AND r.state <> 'DISABLED' AND r.event_pattern IS NOT NULL
-ORDER BY r.name, t.target_id;
+FROM unnest(%(arns)s::text[]) AS a(arn)
+LEFT JOIN broker.queues q ON q.arn = a.arn AND q.deleted_at IS NULL
+LEFT JOIN broker.topics tp ON tp.arn = a.arn
+LEFT JOIN broker.event_buses b ON b.arn = a.arn
+LEFT JOIN broker.api_destinations d ON d.arn = a.arn;
 
 -- name: bus_archives
 SELECT id, event_pattern FROM broker.event_archives
