@@ -16,7 +16,7 @@ import click
 import httpx
 import psycopg
 
-from bench import baseline, chaos, fanout, harness, lifecycle, wakeup
+from bench import baseline, chaos, events, fanout, harness, lifecycle, wakeup
 from bench.chaos_checker import Checker
 from bench.sqs_client import SqsClient
 
@@ -75,6 +75,42 @@ def fanout_command(queues: int, publishes: int, publishers: int) -> None:
             peak_rss_mb=started.peak_rss_mb(),
         )
     report.emit()
+
+
+@main.command("events")
+@click.option("--rules", default=1000, show_default=True, help="Rules on the bus.")
+@click.option("--entries", default=20_000, show_default=True, help="Events, 10 per PutEvents.")
+@click.option("--producers", default=8, show_default=True)
+@click.option("--probes", default=200, show_default=True, help="Events timed one at a time.")
+def events_command(rules: int, entries: int, producers: int, probes: int) -> None:
+    """PutEvents to a bus with 1 and with N rules: events/s, delivery latency, raw-SQL ratio."""
+    report = harness.Report("events")
+    with _database() as url:
+        raw = asyncio.run(events.baseline(url, entries, producers))
+        for count in sorted({1, rules}):
+            with harness.brokers(url) as started:
+                result = asyncio.run(
+                    events.run(started.ports[0], count, entries, producers, probes)
+                )
+                p50, p99 = events.latency_figures(result.latencies_ms)
+                report.add(
+                    rules=count,
+                    entries=result.entries,
+                    events_per_s=result.rate,
+                    raw_sql_rows_per_s=raw,
+                    ratio=result.rate / raw,
+                    latency_p50_ms=p50,
+                    latency_p99_ms=p99,
+                    peak_rss_mb=started.peak_rss_mb(),
+                )
+            # each count gets a bus of its own
+            _drop_events(url)
+    report.emit()
+
+
+def _drop_events(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM broker.event_buses WHERE name = %s", (events.BUS,))
 
 
 @main.command("wakeup")

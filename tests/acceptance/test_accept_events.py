@@ -506,3 +506,23 @@ def test_http_status_of_a_missing_rule(events: Any) -> None:
     with pytest.raises(ClientError) as missing:
         events.describe_rule(Name="no-such-rule")
     assert http_status(missing.value) == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{}",
+        b'{"Name": "x", "EventBusName": 7, "Limit": "ten", "Entries": {}, "Targets": [1]}',
+        b'{"Name": "%%%", "Rule": "", "ArchiveName": "a", "ReplayName": "r", "Ids": [null]}',
+    ],
+    ids=["empty", "wrong-types", "bad-values"],
+)
+def test_every_action_answers_well_formed_errors_never_a_500(broker_url: str, body: bytes) -> None:
+    from broker.protocols.aws.events.actions import ACTIONS
+
+    for action in ACTIONS:
+        response = json_post(broker_url, f"AWSEvents.{action}", body)
+        assert response.status_code in (200, 400), (action, response.text)
+        if response.status_code == 400:
+            assert response.json()["__type"], action
+            assert response.json()["message"], action
