@@ -262,6 +262,25 @@ def public_auth_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_http_parameters(member: str, value: Any) -> None:
+    """``{HeaderParameters|QueryStringParameters|BodyParameters: [{Key, Value, ...}]}``."""
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise ValidationFailed(f"{member} must be a structure.")
+    for kind in ("HeaderParameters", "QueryStringParameters", "BodyParameters"):
+        items = value.get(kind)
+        if items is None:
+            continue
+        if not isinstance(items, list) or not all(
+            isinstance(i, Mapping)
+            and isinstance(i.get("Key"), str)
+            and isinstance(i.get("Value"), str)
+            for i in items
+        ):
+            raise ValidationFailed(f"{member}.{kind} must be a list of Key and Value strings.")
+
+
 def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in update.items():
@@ -288,7 +307,9 @@ def _check_auth(kind: str, parameters: Mapping[str, Any], creating: bool) -> Non
             value = value.get(key) if isinstance(value, Mapping) else None
         if not value:
             raise ValidationFailed(f"{_AUTH_KEYS[kind]}.{'.'.join(path)} must be specified.")
+    _check_http_parameters("InvocationHttpParameters", parameters.get("InvocationHttpParameters"))
     if kind == "OAUTH_CLIENT_CREDENTIALS":
+        _check_http_parameters("OAuthHttpParameters", section.get("OAuthHttpParameters"))
         endpoint = str(section["AuthorizationEndpoint"])
         if not endpoint.startswith(("http://", "https://")):
             raise ValidationFailed("AuthorizationEndpoint must be an http:// or https:// URL.")

@@ -421,11 +421,11 @@ class EventService:
             input_path=given.get("InputPath"),
             input_transformer=given.get("InputTransformer"),
         )
+        _check_target_shapes(target_id, given)
         parts = arn.split(":", 5)
         service = parts[2] if len(parts) == 6 and parts[0] == "arn" else ""
         if service == "sqs" and parts[5].endswith(".fifo"):
-            group = (given.get("SqsParameters") or {}).get("MessageGroupId")
-            if not group:
+            if not (given.get("SqsParameters") or {}).get("MessageGroupId"):
                 raise ValidationFailed(
                     f"Parameter(s) SqsParameters must be specified for target: {target_id}."
                 )
@@ -438,12 +438,12 @@ class EventService:
             )
         retry = given.get("RetryPolicy") or {}
         attempts = retry.get("MaximumRetryAttempts")
-        if attempts is not None and not 0 <= int(attempts) <= MAX_RETRY_ATTEMPTS:
+        if attempts is not None and not (_is_int(attempts) and 0 <= attempts <= MAX_RETRY_ATTEMPTS):
             raise ValidationFailed(
                 f"RetryPolicy.MaximumRetryAttempts must be between 0 and {MAX_RETRY_ATTEMPTS}."
             )
         age = retry.get("MaximumEventAgeInSeconds")
-        if age is not None and not 60 <= int(age) <= MAX_EVENT_AGE_SECONDS:
+        if age is not None and not (_is_int(age) and 60 <= age <= MAX_EVENT_AGE_SECONDS):
             raise ValidationFailed(
                 "RetryPolicy.MaximumEventAgeInSeconds must be between 60 and "
                 f"{MAX_EVENT_AGE_SECONDS}."
@@ -793,6 +793,37 @@ def _as_event(document: dict[str, Any], moment: datetime) -> Event:
         text=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
         moment=moment,
     )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_target_shapes(target_id: str, given: Mapping[str, Any]) -> None:
+    """The structure members of a target have the model's shapes (what botocore would check)."""
+
+    def refuse(member: str) -> ValidationFailed:
+        return ValidationFailed(f"Parameter {member} of target {target_id} is not valid.")
+
+    for member in ("SqsParameters", "RetryPolicy", "DeadLetterConfig", "HttpParameters"):
+        if given.get(member) is not None and not isinstance(given[member], dict):
+            raise refuse(member)
+    group = (given.get("SqsParameters") or {}).get("MessageGroupId")
+    if group is not None and not isinstance(group, str):
+        raise refuse("SqsParameters.MessageGroupId")
+    http = given.get("HttpParameters") or {}
+    values = http.get("PathParameterValues")
+    if values is not None and not (
+        isinstance(values, list) and all(isinstance(v, str) for v in values)
+    ):
+        raise refuse("HttpParameters.PathParameterValues")
+    for member in ("HeaderParameters", "QueryStringParameters"):
+        pairs = http.get(member)
+        if pairs is not None and not (
+            isinstance(pairs, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in pairs.items())
+        ):
+            raise refuse(f"HttpParameters.{member}")
 
 
 def _dedup(event: Event, target: Target) -> str:

@@ -526,3 +526,33 @@ def test_every_action_answers_well_formed_errors_never_a_500(broker_url: str, bo
         if response.status_code == 400:
             assert response.json()["__type"], action
             assert response.json()["message"], action
+
+
+def test_targets_and_connections_of_the_wrong_shape_are_refused(
+    events: Any, broker_url: str, name: str
+) -> None:
+    events.put_rule(Name=name, EventPattern='{"source":["a"]}')
+    arn = "arn:aws:sqs:us-east-1:000000000000:q"
+    for bad in (
+        {"RetryPolicy": {"MaximumRetryAttempts": "3"}},
+        {"RetryPolicy": "often"},
+        {"SqsParameters": {"MessageGroupId": 5}},
+        {"HttpParameters": {"HeaderParameters": {"x": 1}}},
+        {"HttpParameters": {"PathParameterValues": "a"}},
+        {"DeadLetterConfig": ["x"]},
+    ):
+        body = json.dumps({"Rule": name, "Targets": [{"Id": "t", "Arn": arn, **bad}]})
+        response = json_post(broker_url, "AWSEvents.PutTargets", body.encode())
+        assert response.status_code == 400, bad
+        assert response.json()["__type"] == "ValidationException", bad
+    connection = {
+        "Name": name,
+        "AuthorizationType": "API_KEY",
+        "AuthParameters": {
+            "ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"},
+            "InvocationHttpParameters": {"HeaderParameters": [{"Key": "a", "Value": 1}]},
+        },
+    }
+    response = json_post(broker_url, "AWSEvents.CreateConnection", json.dumps(connection).encode())
+    assert response.status_code == 400
+    assert response.json()["__type"] == "ValidationException"
