@@ -1,5 +1,8 @@
 """The deliverer: drains the HTTP/S outbox and fans out ``broker.publish_message`` rows.
 
+The outbox holds SNS notifications and, with ``kind`` ``events``, EventBridge API-destination
+deliveries, which ``broker.workers.event_targets`` makes (auth, rate limit, retry policy).
+
 Every broker process runs one; they share the tables through SKIP LOCKED leases. A claimed
 delivery's lease is its ``next_attempt_at``: if this process dies mid-POST the row is due again
 when the lease runs out and another process retries it, so delivery is at least once. Failures
