@@ -25,7 +25,6 @@ from broker.core.event_models import (
     Archive,
     ArchivedEvent,
     Dispatch,
-    DispatchResult,
     Replay,
     events_arn,
 )
@@ -246,6 +245,3 @@ class ArchiveService:
 def _check_retention(days: int | None) -> None:
     if days is not None and days < 0:
         raise ValidationFailed("RetentionDays must not be negative.")
-
-
-__all__ = ["ArchiveService", "DispatchResult"]

@@ -65,7 +65,7 @@ from broker.core.event_ports import EVENT_SCOPE, EventStore
 from broker.core.models import Caller
 from broker.core.ports import FilterIndex, FilterLanguage, FilterMatcher, Signal
 from broker.core.topic_models import HttpDelivery, QueueDelivery
-from broker.errors import InvalidParameterValue, InvalidPattern, ResourceNotFound
+from broker.errors import InvalidPattern, ResourceNotFound
 
 MAX_ENTRIES = 10
 MAX_TARGETS_PER_RULE = 5
@@ -839,10 +839,8 @@ def _entry_size(entry: PutEventsEntry) -> int:
 
 
 def _schedule(expression: str) -> event_schedules.Schedule:
-    try:
-        return event_schedules.parse_schedule(expression)
-    except InvalidParameterValue as error:
-        raise ValidationFailed(error.message) from None
+    """The parsed expression; a bad one raises InvalidParameterValue (ValidationException)."""
+    return event_schedules.parse_schedule(expression)
 
 
 def _rearmed(expression: str, now: datetime) -> datetime | None:
