@@ -276,6 +276,15 @@ def test_a_transformer_round_trips_its_wire_form() -> None:
     assert render_target_input(EVENT, transformer=transformer, **RULE) == '{"s":"RUNNING"}'
 
 
+def test_direct_construction_validates_too() -> None:
+    transformer = InputTransformer('{"s": <s>}', {"s": "$.detail.state"})
+    assert transformer.is_json
+    assert transformer.render(EVENT, **RULE) == '{"s":"RUNNING"}'
+    assert transformer == InputTransformer('{"s": <s>}', {"s": "$.detail.state"}, target_id="x")
+    with pytest.raises(InvalidParameterValue, match="for target t9 contains invalid placeholder"):
+        InputTransformer("<y>", {"s": "$"}, target_id="t9")
+
+
 def test_the_same_variable_may_appear_many_times() -> None:
     assert render("<state>/<state>", {"state": "$.detail.state"}) == "RUNNING/RUNNING"
 
