@@ -285,6 +285,15 @@ def test_direct_construction_validates_too() -> None:
         InputTransformer("<y>", {"s": "$"}, target_id="t9")
 
 
+def test_a_json_template_keeps_its_key_order_and_text() -> None:
+    event = {**EVENT, "detail": {"city": "Zürich", "n": 1.5}}
+    transformer = InputTransformer(
+        '{\n  "z": <city>,\n  "a": "in <city>",\n  "n": <n>\n}',
+        {"city": "$.detail.city", "n": "$.detail.n"},
+    )
+    assert transformer.render(event, **RULE) == '{"z":"Zürich","a":"in Zürich","n":1.5}'
+
+
 def test_the_same_variable_may_appear_many_times() -> None:
     assert render("<state>/<state>", {"state": "$.detail.state"}) == "RUNNING/RUNNING"
 
