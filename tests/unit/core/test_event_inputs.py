@@ -458,13 +458,15 @@ _scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
 )
-_documents = st.recursive(
-    _scalars,
-    lambda children: st.one_of(
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
         st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=20,
-)
+    )
+
+
+_documents = st.recursive(_scalars, _containers, max_leaves=20)
 _names = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=10).filter(
     lambda s: s.isprintable()
 )
