@@ -9,6 +9,7 @@ Public API::
                         rule_name=..., ingestion_time=...) -> str   # the exact payload
     parse_json_path(text) -> JsonPath                # raises InvalidParameterValue
     JsonPath.select(document) -> Any                 # MISSING when nothing is there
+    InputTransformer(input_template, input_paths_map, target_id="")  # validates on construction
     InputTransformer.from_wire({"InputPathsMap": {...}, "InputTemplate": "..."}, target_id=...)
     InputTransformer.render(event, rule_arn=..., rule_name=..., ingestion_time=...) -> str
     InputTransformer.to_wire() -> dict
@@ -207,7 +208,9 @@ def parse_json_path(text: str) -> JsonPath:
 
 @lru_cache(maxsize=1024)
 def _parse_path(text: str) -> JsonPath:
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str):
+        raise InvalidJsonPath("the path must be a string")
+    if not text:
         raise InvalidJsonPath("the path is empty")
     if len(text) > MAX_INPUT_PATH_LENGTH:
         raise InvalidJsonPath(f"the path is longer than {MAX_INPUT_PATH_LENGTH} characters")
@@ -282,21 +285,18 @@ class _Slot:
 
 @dataclass(frozen=True)
 class InputTransformer:
-    """A validated ``InputTransformer``; build it with ``from_wire`` (which checks everything)."""
+    """A validated ``InputTransformer``: construction checks everything PutTargets checks and
+    raises InvalidParameterValue (``target_id`` only names the target in those messages)."""
 
     input_template: str
     input_paths_map: Mapping[str, str] = field(default_factory=dict)
-    is_json: bool = False
-    _segments: tuple[str | _Slot, ...] = ()
-    _paths: tuple[tuple[str, JsonPath], ...] = ()
+    target_id: str = field(default="", compare=False)
+    is_json: bool = field(init=False)
+    _segments: tuple[str | _Slot, ...] = field(init=False, repr=False)
+    _paths: tuple[tuple[str, JsonPath], ...] = field(init=False, repr=False)
 
-    @classmethod
-    def from_wire(cls, value: Any, *, target_id: str = "") -> InputTransformer:
-        """From the PutTargets shape ``{"InputPathsMap": {...}, "InputTemplate": "..."}``."""
-        if not isinstance(value, Mapping):
-            raise InvalidParameterValue(f"InputTransformer for target {target_id} is invalid.")
-        template = value.get("InputTemplate")
-        paths_map = value.get("InputPathsMap") or {}
+    def __post_init__(self) -> None:
+        target_id, template, paths_map = self.target_id, self.input_template, self.input_paths_map
         if not isinstance(template, str) or not template:
             raise InvalidParameterValue(
                 f"InputTransformer for target {target_id} requires an InputTemplate."
@@ -318,12 +318,21 @@ class InputTransformer:
             paths.append((key, _target_path(path_text, target_id)))
         is_json = template.lstrip()[:1] in ("{", "[")
         segments = _split_template(template, is_json, frozenset(paths_map), target_id)
+        # A frozen dataclass sets its derived fields through object.__setattr__.
+        object.__setattr__(self, "input_paths_map", dict(paths_map))
+        object.__setattr__(self, "is_json", is_json)
+        object.__setattr__(self, "_segments", segments)
+        object.__setattr__(self, "_paths", tuple(paths))
+
+    @classmethod
+    def from_wire(cls, value: Any, *, target_id: str = "") -> InputTransformer:
+        """From the PutTargets shape ``{"InputPathsMap": {...}, "InputTemplate": "..."}``."""
+        if not isinstance(value, Mapping):
+            raise InvalidParameterValue(f"InputTransformer for target {target_id} is invalid.")
         return cls(
-            input_template=template,
-            input_paths_map=dict(paths_map),
-            is_json=is_json,
-            _segments=segments,
-            _paths=tuple(paths),
+            input_template=value.get("InputTemplate", ""),  # type checked on construction
+            input_paths_map=value.get("InputPathsMap") or {},
+            target_id=target_id,
         )
 
     def to_wire(self) -> dict[str, Any]:

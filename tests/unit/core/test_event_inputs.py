@@ -276,6 +276,24 @@ def test_a_transformer_round_trips_its_wire_form() -> None:
     assert render_target_input(EVENT, transformer=transformer, **RULE) == '{"s":"RUNNING"}'
 
 
+def test_direct_construction_validates_too() -> None:
+    transformer = InputTransformer('{"s": <s>}', {"s": "$.detail.state"})
+    assert transformer.is_json
+    assert transformer.render(EVENT, **RULE) == '{"s":"RUNNING"}'
+    assert transformer == InputTransformer('{"s": <s>}', {"s": "$.detail.state"}, target_id="x")
+    with pytest.raises(InvalidParameterValue, match="for target t9 contains invalid placeholder"):
+        InputTransformer("<y>", {"s": "$"}, target_id="t9")
+
+
+def test_a_json_template_keeps_its_key_order_and_text() -> None:
+    event = {**EVENT, "detail": {"city": "Zürich", "n": 1.5}}
+    transformer = InputTransformer(
+        '{\n  "z": <city>,\n  "a": "in <city>",\n  "n": <n>\n}',
+        {"city": "$.detail.city", "n": "$.detail.n"},
+    )
+    assert transformer.render(event, **RULE) == '{"z":"Zürich","a":"in Zürich","n":1.5}'
+
+
 def test_the_same_variable_may_appear_many_times() -> None:
     assert render("<state>/<state>", {"state": "$.detail.state"}) == "RUNNING/RUNNING"
 
@@ -440,13 +458,15 @@ _scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
 )
-_documents = st.recursive(
-    _scalars,
-    lambda children: st.one_of(
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
         st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=20,
-)
+    )
+
+
+_documents = st.recursive(_scalars, _containers, max_leaves=20)
 _names = st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=10).filter(
     lambda s: s.isprintable()
 )

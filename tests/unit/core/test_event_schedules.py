@@ -247,6 +247,12 @@ def test_cron_window_is_half_open() -> None:
     ]
 
 
+def test_the_default_cap_is_a_thousand_ticks() -> None:
+    window = parse_schedule("cron(* * * * ? *)").ticks_between(utc(2026, 1, 1), utc(2027, 1, 1))
+    assert len(window) == 1000
+    assert window[-1] == utc(2026, 1, 1) + timedelta(minutes=1000)
+
+
 def test_cron_fields_are_exposed_sorted() -> None:
     schedule = parse_schedule("cron(50,5,20-22 0/12 ? NOV,JAN * 2030,1999)")
     assert isinstance(schedule, CronSchedule)
