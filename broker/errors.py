@@ -28,6 +28,7 @@ Nothing here knows about a wire format.
     ├── NotFound
     │   ├── QueueNotFound
     │   └── ResourceNotFound
+    ├── AccessDenied                   authenticated, but not allowed (policies, admin rights)
     ├── OverLimit                      a quota was reached
     ├── Throttled                      capacity reached; retry later
     └── Unavailable                    a dependency (the database) is unreachable; retry later
@@ -138,6 +139,10 @@ class QueueNotFound(NotFound):
 
 
 class ResourceNotFound(NotFound):
+    pass
+
+
+class AccessDenied(BrokerError):
     pass
 
 

@@ -42,6 +42,9 @@ BASE_ENV: dict[str, str] = {
     "BROKER_POOL_MIN_SIZE": "1",
     "BROKER_POOL_MAX_SIZE": "12",
     "BROKER_DELETE_RECREATE_COOLDOWN_SECONDS": "0",
+    # Every client of the acceptance tier signs with the root account's key.
+    "BROKER_ROOT_ACCESS_KEY_ID": ACCESS_KEY,
+    "BROKER_ROOT_SECRET_ACCESS_KEY": SECRET_KEY,
 }
 
 

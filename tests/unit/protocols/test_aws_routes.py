@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 import orjson
 import pytest
+from key_table import KeyTable
+from request_signing import Resigner
 from starlette.applications import Starlette
 
 from broker.core.models import (
@@ -27,6 +29,7 @@ from broker.core.models import (
 from broker.core.service import BrokerService
 from broker.errors import QueueNotFound, ReceiptHandleIsInvalid
 from broker.protocols.aws import aws_routes
+from broker.protocols.aws.context import Authenticator
 from broker.protocols.aws.sqs.endpoint import SQS_NAMESPACE
 
 with warnings.catch_warnings():
@@ -39,6 +42,7 @@ AUTH = (
     "SignedHeaders=content-type;host;x-amz-date, Signature=abcdef0123"
 )
 NS = {"q": SQS_NAMESPACE}
+AUTHENTICATOR = Authenticator(KeyTable({"AKIDEXAMPLE": "secret"}))
 
 
 def _json_headers(action: str, target: str = "AmazonSQS") -> dict[str, str]:
@@ -141,8 +145,12 @@ def service() -> FakeService:
 
 @pytest.fixture
 def client(service: FakeService) -> TestClient:
-    app = Starlette(routes=aws_routes(service, None, max_body_bytes=64 * 1024))
-    return TestClient(app, base_url="http://broker.test:4566", raise_server_exceptions=False)
+    app = Starlette(
+        routes=aws_routes(service, None, max_body_bytes=64 * 1024, authenticator=AUTHENTICATOR)
+    )
+    client = TestClient(app, base_url="http://broker.test:4566", raise_server_exceptions=False)
+    client.auth = Resigner()
+    return client
 
 
 def _create(client: TestClient, name: str = "q1") -> str:
@@ -159,8 +167,11 @@ def test_json_create_queue_returns_url_from_host_header(client: TestClient) -> N
 
 
 def test_public_url_overrides_the_host(service: FakeService) -> None:
-    app = Starlette(routes=aws_routes(service, "https://mq.example.com/"))
+    app = Starlette(
+        routes=aws_routes(service, "https://mq.example.com/", authenticator=AUTHENTICATOR)
+    )
     with TestClient(app) as c:
+        c.auth = Resigner()
         assert _create(c) == "https://mq.example.com/000000000000/q1"
 
 

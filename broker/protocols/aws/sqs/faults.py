@@ -62,6 +62,7 @@ SQS_FAULTS: dict[type[errors.BrokerError], Fault] = {
     errors.ResourceNotFound: _modelled(
         "ResourceNotFoundException", "ResourceNotFoundException", 404
     ),
+    errors.AccessDenied: faults.ACCESS_DENIED,
     errors.OverLimit: _modelled("OverLimit", "OverLimit", 403),
     errors.Throttled: _modelled("RequestThrottled", "RequestThrottled", 403),
     errors.Unavailable: faults.SERVICE_UNAVAILABLE,
