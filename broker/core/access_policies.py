@@ -90,16 +90,16 @@ class Decision(enum.Enum):
 
 
 def _context_values(value: ContextValue) -> tuple[str, ...]:
-    if isinstance(value, bool):
+    if isinstance(value, str):
+        return (value,)
+    if value is True or value is False:
         return ("true" if value else "false",)
     if isinstance(value, int | float):
         return (str(value),)
-    if isinstance(value, str):
-        return (value,)
     return tuple(value)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class AccessRequest:
     """One authorisation question: may this principal do ``action`` on ``resource``?
 
@@ -127,8 +127,8 @@ class AccessRequest:
             values.setdefault("aws:principalarn", (self.principal_arn,))
         if self.service is not None:
             values.setdefault("aws:principalservicename", (self.service,))
-        object.__setattr__(self, "action_key", self.action.lower())
-        object.__setattr__(self, "values", values)
+        self.action_key = self.action.lower()
+        self.values = values
 
 
 def root_arn(account: str) -> str:
@@ -138,29 +138,56 @@ def root_arn(account: str) -> str:
 # --- wildcard patterns --------------------------------------------------------------------------
 
 
-def _glob(pattern: str, star: str = ".*", one: str = ".") -> str:
-    return "".join(star if ch == "*" else one if ch == "?" else re.escape(ch) for ch in pattern)
+_REMEMBERED = 256  # wildcard answers kept per pattern set
+
+
+def _glob(pattern: str, char: str = ".") -> str:
+    """A regular expression for a ``*``/``?`` pattern that cannot backtrack catastrophically.
+
+    Between stars, each literal run is matched at its first occurrence inside an atomic group
+    (what fnmatch does): the earliest match never loses, and ``*a*a*a*b`` stays linear.
+    """
+    first, *rest = re.sub(r"\*+", "*", pattern).split("*")
+
+    def run(text: str) -> str:
+        return "".join(char if ch == "?" else re.escape(ch) for ch in text)
+
+    if not rest:
+        return run(first)
+    *middle, last = rest
+    return "".join(
+        [run(first), *(f"(?>{char}*?{run(part)})" for part in middle), f"{char}*{run(last)}"]
+    )
 
 
 def _arn_glob(pattern: str) -> str:
     # Each colon-separated ARN part matches on its own; the last part of the pattern (the
     # resource, which may itself hold colons) takes the rest of the value.
     *head, last = pattern.split(":", 5)
-    return ":".join([*(_glob(part, "[^:]*", "[^:]") for part in head), _glob(last)])
+    return ":".join([*(_glob(part, "[^:]") for part in head), _glob(last)])
 
 
 @dataclass(frozen=True, slots=True)
 class _Patterns:
-    """Values or ``*``/``?`` wildcards: exact ones in a set, the rest in one regular expression."""
+    """Values or ``*``/``?`` wildcards: exact ones in a set, the rest in one regular expression
+    whose answers are remembered (requests repeat the same few actions, ARNs and sources)."""
 
     anything: bool
     exact: frozenset[str]
     regex: re.Pattern[str] | None
+    seen: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def matches(self, value: str) -> bool:
         if self.anything or value in self.exact:
             return True
-        return self.regex is not None and self.regex.fullmatch(value) is not None
+        if self.regex is None:
+            return False
+        known = self.seen.get(value)
+        if known is None:
+            known = self.regex.fullmatch(value) is not None
+            if len(self.seen) < _REMEMBERED:
+                self.seen[value] = known
+        return known
 
 
 def _compile(patterns: Iterable[str], *, arn: bool = False, fold: bool = False) -> _Patterns:
@@ -329,41 +356,42 @@ _OPERATORS: dict[str, tuple[_Builder, bool]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Condition:
-    """One key under one operator. ``quantifier`` is "" (single-valued), "any" or "all"."""
+_Context: TypeAlias = Mapping[str, tuple[str, ...]]
+_Holds = Callable[[_Context], bool]
 
-    key: str
-    test: _Test
-    negated: bool
-    if_exists: bool
-    quantifier: str
 
-    def holds(self, context: Mapping[str, tuple[str, ...]]) -> bool:
-        values = context.get(self.key)
+def _condition(key: str, test: _Test, negated: bool, if_exists: bool, quantifier: str) -> _Holds:
+    """One key under one operator, as a closure specialised for its flavour.
+
+    ``quantifier`` is "" (a single-valued key: any value may match, or for a negated operator
+    none may), "any" (ForAnyValue) or "all" (ForAllValues).
+    """
+    if if_exists or quantifier == "all":
+        missing = True
+    elif quantifier == "any":
+        missing = False
+    else:
+        missing = negated  # a missing key satisfies only the negated operators
+
+    # On the values present, as combine(test over the values) != flip:
+    if quantifier == "all":  # every value matches; negated: none does
+        combine, flip = (any, True) if negated else (all, False)
+    elif quantifier == "any" and negated:  # some value does not match
+        combine, flip = all, True
+    else:  # some value matches; negated (single-valued or not): none does
+        combine, flip = any, negated
+
+    def holds(context: _Context) -> bool:
+        values = context.get(key)
         if not values:
-            if self.if_exists:
-                return True
-            if self.quantifier == "all":
-                return True
-            if self.quantifier == "any":
-                return False
-            return self.negated  # a missing key matches only the negated operators
-        test, negated = self.test, self.negated
-        if self.quantifier == "all":
-            return all(test(v) != negated for v in values)
-        if self.quantifier == "any" or not negated:
-            return any(test(v) != negated for v in values)
-        return not any(test(v) for v in values)
+            return missing
+        return combine(map(test, values)) is not flip
+
+    return holds
 
 
-@dataclass(frozen=True, slots=True)
-class _NullCondition:
-    key: str
-    absent: bool
-
-    def holds(self, context: Mapping[str, tuple[str, ...]]) -> bool:
-        return (not context.get(self.key)) == self.absent
+def _null_condition(key: str, absent: bool) -> _Holds:
+    return lambda context: (not context.get(key)) is absent
 
 
 # --- statements and policies --------------------------------------------------------------------
@@ -379,25 +407,30 @@ class Statement:
     not_resource: bool
     principals: _Principals | None
     not_principal: bool
-    conditions: tuple[_Condition | _NullCondition, ...]
+    conditions: tuple[_Holds, ...]
 
-    def principal_match(self, request: AccessRequest) -> int:
-        """How the principal matches (0 none, 1 through its account, 2 directly)."""
-        if self.principals is None:
-            return _DIRECT
-        strength = self.principals.match(request)
-        if self.not_principal:
-            return _NONE if strength else _DIRECT
-        return strength
+    def match(self, request: AccessRequest) -> int:
+        """0 when the statement does not apply to ``request``; else how its principal matched
+        (1 through the caller's account, 2 directly; an identity statement matches directly).
 
-    def applies(self, request: AccessRequest) -> bool:
-        """Action, resource and conditions match (the principal is checked apart)."""
-        if self.actions.matches(request.action_key) == self.not_action:
-            return False
-        if self.resources.matches(request.resource) == self.not_resource:
-            return False
+        Cheapest and most selective first: action, resource, principal, then conditions.
+        """
+        if self.actions.matches(request.action_key) is self.not_action:
+            return _NONE
+        if self.resources.matches(request.resource) is self.not_resource:
+            return _NONE
+        strength = _DIRECT
+        if self.principals is not None:
+            strength = self.principals.match(request)
+            if self.not_principal:
+                strength = _NONE if strength else _DIRECT
+            if not strength:
+                return _NONE
         context = request.values
-        return all(condition.holds(context) for condition in self.conditions)
+        for holds in self.conditions:
+            if not holds(context):
+                return _NONE
+        return strength
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,10 +548,10 @@ def _condition_strings(value: Any, path: str) -> list[str]:
     return out
 
 
-def _parse_conditions(value: Any, path: str) -> tuple[_Condition | _NullCondition, ...]:
+def _parse_conditions(value: Any, path: str) -> tuple[_Holds, ...]:
     if not isinstance(value, dict):
         raise _fail("must be an object of operators", path)
-    conditions: list[_Condition | _NullCondition] = []
+    conditions: list[_Holds] = []
     for written, keys in value.items():
         where = f"{path}.{written}"
         if not isinstance(written, str):
@@ -542,7 +575,7 @@ def _parse_conditions(value: Any, path: str) -> tuple[_Condition | _NullConditio
                 flags = {v.lower() for v in values}
                 if not flags <= {"true", "false"} or len(flags) != 1:
                     raise _fail('Null takes "true" or "false"', at)
-                conditions.append(_NullCondition(key.lower(), "true" in flags))
+                conditions.append(_null_condition(key.lower(), "true" in flags))
                 continue
             entry = _OPERATORS.get(name)
             if entry is None:
@@ -551,7 +584,7 @@ def _parse_conditions(value: Any, path: str) -> tuple[_Condition | _NullConditio
             if name == "bool" and not {v.lower() for v in values} <= {"true", "false"}:
                 raise _fail('Bool takes "true" or "false"', at)
             conditions.append(
-                _Condition(key.lower(), build(values, at), negated, if_exists, quantifier)
+                _condition(key.lower(), build(values, at), negated, if_exists, quantifier)
             )
     return tuple(conditions)
 
@@ -665,7 +698,7 @@ def evaluate(
         if identity_policies:
             for policy in identity_policies:
                 for statement in policy.statements:
-                    if statement.applies(request):
+                    if statement.match(request):
                         if statement.deny:
                             return Decision.EXPLICIT_DENY
                         identity_allows = True
@@ -674,11 +707,12 @@ def evaluate(
     grant = _NONE
     if resource_policy is not None:
         for statement in resource_policy.statements:
-            strength = statement.principal_match(request)
-            if strength and statement.applies(request):
+            strength = statement.match(request)
+            if strength:
                 if statement.deny:
                     return Decision.EXPLICIT_DENY
-                grant = max(grant, strength)
+                if strength > grant:
+                    grant = strength
     if not identified:
         allowed = grant == _DIRECT
     elif request.account == resource_owner:

@@ -915,3 +915,72 @@ def test_string_like_agrees_with_fnmatch(pattern: str, value: str) -> None:
     grant = statement(Condition={"StringLike": {"k": pattern}})
     expected = fnmatch.fnmatchcase(value, pattern)
     assert allows(grant, caller(k=value)) is expected
+
+
+def arn_like_reference(pattern: str, value: str) -> bool:
+    """ArnLike by hand: part by part, the pattern's last part taking the rest of the value."""
+    import fnmatch
+
+    parts = pattern.split(":", 5)
+    pieces = value.split(":", len(parts) - 1)
+    if len(pieces) != len(parts):
+        return False
+    return all(fnmatch.fnmatchcase(piece, part) for piece, part in zip(pieces, parts, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", ":", "*", "?"]), min_size=1, max_size=8).map("".join),
+    st.lists(st.sampled_from(["a", "b", ":"]), max_size=8).map("".join),
+)
+def test_arn_like_agrees_with_a_part_by_part_reference(pattern: str, value: str) -> None:
+    grant = statement(Condition={"ArnLike": {"k": pattern}})
+    assert allows(grant, caller(k=value)) is arn_like_reference(pattern, value)
+
+
+# One policy across all examples: its remembered wildcard answers must stay right.
+SHARED = resource_policy(statement(Resource="arn:aws:sqs:*:*:a*b?", Action="sqs:?e*"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="ab", max_size=5),
+    st.sampled_from(["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:GetQueueUrl", "sqs:Delete"]),
+)
+def test_remembered_wildcard_answers_stay_right(name: str, action: str) -> None:
+    import fnmatch
+
+    resource = f"arn:aws:sqs:us-east-1:{OWNER}:{name}"
+    for _ in range(2):
+        expected = fnmatch.fnmatchcase(name, "a*b?") and fnmatch.fnmatchcase(
+            action.lower(), "sqs:?e*"
+        )
+        assert decide(caller(action=action, resource=resource), SHARED).allowed is expected
+
+
+def test_many_wildcards_do_not_backtrack_without_end() -> None:
+    # A naive translation needs about 2000**12 steps to fail this; the atomic one a few thousand.
+    pattern = "*a" * 12 + "*b"
+    grant = statement(
+        Resource=f"arn:aws:sqs:*:*:{pattern}", Condition={"StringLike": {"k": pattern}}
+    )
+    value = "a" * 2000
+    assert not allows(grant, caller(resource=f"arn:aws:sqs:us-east-1:{OWNER}:{value}", k=value))
+    assert allows(grant, caller(resource=f"arn:aws:sqs:us-east-1:{OWNER}:{value}b", k=value + "b"))
+
+
+def test_a_request_keeps_the_context_it_was_given() -> None:
+    request = AccessRequest(
+        "SQS:SendMessage",
+        QUEUE,
+        service="sns.amazonaws.com",
+        context={"AWS:SourceArn": TOPIC, "aws:SecureTransport": True, "n": 3, "tags": ["x", "y"]},
+    )
+    assert request.action_key == "sqs:sendmessage"
+    assert request.values == {
+        "aws:sourcearn": (TOPIC,),
+        "aws:securetransport": ("true",),
+        "n": ("3",),
+        "tags": ("x", "y"),
+        "aws:principalservicename": ("sns.amazonaws.com",),
+    }
