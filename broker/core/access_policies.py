@@ -25,8 +25,8 @@ Public API (stable)::
 Malformed documents raise :class:`broker.errors.InvalidPolicyDocument` (an
 ``InvalidParameterValue``) whose ``path`` names the faulty element. The permission builders take
 and return the stored ``Policy`` text (``None`` when there is none) and raise the condition each
-AWS operation reports: ``InvalidParameterValue``, ``MissingParameter``, ``OverLimit``,
-``Conflict`` (an EventBridge statement id already in use) or ``ResourceNotFound``.
+AWS operation reports: ``InvalidParameterValue``, ``MissingParameter``, ``OverLimit`` or
+``ResourceNotFound``.
 
 Evaluation (the standard IAM logic, see docs/access-policies.md):
 
@@ -59,7 +59,6 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from broker.errors import (
-    Conflict,
     InvalidParameterValue,
     InvalidPolicyDocument,
     MissingParameter,
@@ -736,10 +735,6 @@ SQS_SHAREABLE_ACTIONS = frozenset(
         "GetQueueUrl",
         "ListDeadLetterSourceQueues",
         "PurgeQueue",
-        "ListQueueTags",
-        "StartMessageMoveTask",
-        "CancelMessageMoveTask",
-        "ListMessageMoveTasks",
     }
 )
 SQS_MAX_ACTIONS = 7
@@ -793,7 +788,9 @@ def sqs_add_permission(
     if not label:
         raise MissingParameter("The request must contain the parameter Label.")
     if not account_ids:
-        raise MissingParameter("The request must contain the parameter AWSAccountIds.")
+        raise InvalidParameterValue(
+            "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify."
+        )
     if not actions:
         raise MissingParameter("The request must contain the parameter Actions.")
     if not _LABEL.fullmatch(label):
@@ -844,8 +841,7 @@ def sqs_remove_permission(policy: str | None, *, label: str) -> str | None:
     kept = [s for s in document["Statement"] if s.get("Sid") != label] if document else []
     if document is None or len(kept) == len(document["Statement"]):
         raise InvalidParameterValue(
-            f"Value {label} for parameter Label is invalid. Reason: can't find label on existing "
-            "policy."
+            f"Value {label} for parameter Label is invalid. Reason: can't find label."
         )
     if not kept:
         return None
@@ -863,18 +859,16 @@ def events_put_permission(
     condition: Mapping[str, str] | None = None,
 ) -> str:
     """The bus policy after PutPermission: ``Sid=statement_id`` allowing ``events:PutEvents`` on
-    the bus to an account's root (or to ``"*"``).
+    the bus to an account's root (or to ``"*"``), replacing a statement with that id.
 
     ``condition`` is PutPermission's ``{"Type": "StringEquals", "Key": "aws:PrincipalOrgID",
     "Value": "o-..."}``; it is stored as AWS stores it, and since callers carry no organisation
     (no ``aws:PrincipalOrgID`` in the request context) such a statement matches nobody.
     """
     if not statement_id or not _STATEMENT_ID.fullmatch(statement_id):
-        raise InvalidParameterValue(
-            "StatementId must be 1 to 64 letters, digits, hyphens or underscores."
-        )
+        raise InvalidParameterValue("StatementId must match ^[a-zA-Z0-9-_]{1,64}$")
     if principal != "*" and not _ACCOUNT.fullmatch(principal):
-        raise InvalidParameterValue("Principal must be a 12-digit account id or *.")
+        raise InvalidParameterValue("Principal must match ^(\\d{12}|\\*)$")
     if action != "events:PutEvents":
         raise InvalidParameterValue("Provided value in parameter 'action' is not supported.")
     statement: dict[str, Any] = {
@@ -893,9 +887,13 @@ def events_put_permission(
             )
         statement["Condition"] = {kind: {key: value}}
     document = _load(policy) or {"Version": "2012-10-17", "Statement": []}
-    if any(s.get("Sid") == statement_id for s in document["Statement"]):
-        raise Conflict("Statement with the provided id already exists.")
-    document["Statement"].append(statement)
+    statements = document["Statement"]
+    for n, existing in enumerate(statements):
+        if existing.get("Sid") == statement_id:
+            statements[n] = statement  # PutPermission replaces a statement it finds
+            break
+    else:
+        statements.append(statement)
     return _dump(document)
 
 
@@ -909,8 +907,10 @@ def events_remove_permission(
     if not statement_id:
         raise MissingParameter("Either StatementId or RemoveAllPermissions must be given.")
     document = _load(policy)
-    kept = [s for s in document["Statement"] if s.get("Sid") != statement_id] if document else []
-    if document is None or len(kept) == len(document["Statement"]):
+    if document is None:
+        raise ResourceNotFound("EventBus does not have a policy.")
+    kept = [s for s in document["Statement"] if s.get("Sid") != statement_id]
+    if len(kept) == len(document["Statement"]):
         raise ResourceNotFound("Statement with the provided id does not exist.")
     if not kept:
         return None

@@ -4,6 +4,7 @@ and the statements SQS AddPermission and EventBridge PutPermission write."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -26,7 +27,6 @@ from broker.core.access_policies import (
     sqs_remove_permission,
 )
 from broker.errors import (
-    Conflict,
     InvalidParameterValue,
     InvalidPolicyDocument,
     MissingParameter,
@@ -695,7 +695,7 @@ def test_add_permission_keeps_a_policy_set_by_hand() -> None:
     ("arguments", "error", "message"),
     [
         ({"label": ""}, MissingParameter, "Label"),
-        ({"account_ids": []}, MissingParameter, "AWSAccountIds"),
+        ({"account_ids": []}, InvalidParameterValue, r"Value \[\] for parameter PrincipalId"),
         ({"actions": []}, MissingParameter, "Actions"),
         ({"label": "has space"}, InvalidParameterValue, "parameter Label is invalid"),
         ({"label": "x" * 81}, InvalidParameterValue, "parameter Label is invalid"),
@@ -733,9 +733,9 @@ def test_remove_permission_by_label() -> None:
     assert parse_policy(left).sids == ("two",)
     assert decide(caller(), parse_policy(left)) is Decision.IMPLICIT_DENY
     assert sqs_remove_permission(left, label="two") is None  # the attribute goes away
-    with pytest.raises(InvalidParameterValue, match="can't find label"):
+    with pytest.raises(InvalidParameterValue, match=re.escape("Reason: can't find label.")):
         sqs_remove_permission(left, label="one")
-    with pytest.raises(InvalidParameterValue, match="can't find label"):
+    with pytest.raises(InvalidParameterValue, match=re.escape("Reason: can't find label.")):
         sqs_remove_permission(None, label="one")
     with pytest.raises(MissingParameter):
         sqs_remove_permission(left, label="")
@@ -792,22 +792,34 @@ def test_put_permission_stores_an_organisation_condition() -> None:
 
 
 @pytest.mark.parametrize(
-    ("arguments", "error", "message"),
+    ("arguments", "message"),
     [
-        ({"statement_id": ""}, InvalidParameterValue, "StatementId"),
-        ({"statement_id": "x" * 65}, InvalidParameterValue, "StatementId"),
-        ({"principal": "bob"}, InvalidParameterValue, "Principal"),
-        ({"action": "events:PutRule"}, InvalidParameterValue, "not supported"),
-        ({"condition": {"Type": "StringLike"}}, InvalidParameterValue, "Condition"),
-        ({"statement_id": "taken"}, Conflict, "already exists"),
+        ({"statement_id": ""}, "StatementId must match"),
+        ({"statement_id": "x" * 65}, "StatementId must match"),
+        ({"statement_id": "a b"}, "StatementId must match"),
+        ({"principal": "bob"}, "Principal must match"),
+        ({"principal": "12345"}, "Principal must match"),
+        ({"action": "events:PutRule"}, "Provided value in parameter 'action' is not supported."),
+        ({"condition": {"Type": "StringLike"}}, "Condition"),
+        ({"condition": {"Type": "StringEquals", "Key": "aws:SourceIp", "Value": "x"}}, "Condition"),
     ],
 )
-def test_put_permission_refusals(arguments: dict[str, Any], error: type, message: str) -> None:
-    existing = events_put_permission(None, bus_arn=BUS, statement_id="taken", principal=OTHER)
+def test_put_permission_refusals(arguments: dict[str, Any], message: str) -> None:
     values: dict[str, Any] = {"bus_arn": BUS, "statement_id": "new", "principal": OTHER}
     values.update(arguments)
-    with pytest.raises(error, match=message):
-        events_put_permission(existing, **values)
+    with pytest.raises(InvalidParameterValue, match=re.escape(message)):
+        events_put_permission(None, **values)
+
+
+def test_put_permission_replaces_a_statement_with_the_same_id() -> None:
+    text = events_put_permission(None, bus_arn=BUS, statement_id="a", principal=OTHER)
+    text = events_put_permission(text, bus_arn=BUS, statement_id="b", principal=THIRD)
+    text = events_put_permission(text, bus_arn=BUS, statement_id="a", principal="*")
+    statements = json.loads(text)["Statement"]
+    assert [(s["Sid"], s["Principal"]) for s in statements] == [
+        ("a", "*"),
+        ("b", {"AWS": root_arn(THIRD)}),
+    ]
 
 
 def test_remove_permission_by_statement_id_and_all() -> None:
@@ -817,9 +829,11 @@ def test_remove_permission_by_statement_id_and_all() -> None:
     assert left is not None
     assert parse_policy(left).sids == ("b",)
     assert events_remove_permission(left, statement_id="b") is None
-    with pytest.raises(ResourceNotFound):
+    with pytest.raises(
+        ResourceNotFound, match=re.escape("Statement with the provided id does not exist.")
+    ):
         events_remove_permission(left, statement_id="a")
-    with pytest.raises(ResourceNotFound):
+    with pytest.raises(ResourceNotFound, match=re.escape("EventBus does not have a policy.")):
         events_remove_permission(None, statement_id="a")
     with pytest.raises(MissingParameter):
         events_remove_permission(text)
