@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from broker import logs
-from broker.api import api_routes
+from broker.api import admin_routes, api_routes
 from broker.config import ConfigError, Settings
 from broker.core.accounts import ROOT_ACCOUNT_ID, AccountService
 from broker.core.rate_limits import RateLimiter
@@ -117,18 +117,7 @@ class AccessRuntime:
         self.authenticator = Authenticator(self.accounts, settings.regions, limiter)
 
     async def start(self) -> None:
-        keys = list(self._configured_keys)
-        stored = await self.store.get_secret(DATABASE_KEY_NAME)
-        if not keys:
-            log.warning(
-                "BROKER_SECRET_ENCRYPTION_KEY is not set: access-key secrets are encrypted with "
-                "a key kept in the database itself (see docs/security.md)"
-            )
-            candidate = new_encryption_key().encode("ascii")
-            stored = await self._secrets.load_secret(DATABASE_KEY_NAME, candidate)
-        if stored is not None:  # still decrypts what it encrypted before a key was configured
-            keys.append(stored.decode("ascii"))
-        self.accounts.use_cipher(FernetCipher(keys))
+        await self.load_cipher()
         await self.accounts.ensure_root_account()
         s = self.settings
         if s.development_credentials_enabled:
@@ -142,6 +131,21 @@ class AccessRuntime:
             )
         elif not s.development_credentials_enabled:
             await self._generate_root_key()
+
+    async def load_cipher(self) -> None:
+        """The configured encryption keys, plus the database's own key when one was made."""
+        keys = list(self._configured_keys)
+        stored = await self.store.get_secret(DATABASE_KEY_NAME)
+        if not keys:
+            log.warning(
+                "BROKER_SECRET_ENCRYPTION_KEY is not set: access-key secrets are encrypted with "
+                "a key kept in the database itself (see docs/security.md)"
+            )
+            candidate = new_encryption_key().encode("ascii")
+            stored = await self._secrets.load_secret(DATABASE_KEY_NAME, candidate)
+        if stored is not None:  # still decrypts what it encrypted before a key was configured
+            keys.append(stored.decode("ascii"))
+        self.accounts.use_cipher(FernetCipher(keys))
 
     async def _generate_root_key(self) -> None:
         """On the very first start without configured credentials, make a root key and print it
@@ -430,6 +434,7 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
             topics=broker.topics.service if broker.topics else None,
             authenticator=broker.authenticator,
         ),
+        *admin_routes(broker.accounts, broker.authenticator, settings.region),
         *aws_routes(
             broker.service,
             settings.public_url,

@@ -9,9 +9,10 @@ valid signature. Requests with any other Authorization header pass unchanged.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
+from datetime import UTC, datetime
 
 import httpx
-from botocore.auth import SigV4Auth
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -79,3 +80,23 @@ class Resigner(httpx.Auth):
             for name in ("X-Amz-Date", "Authorization"):
                 request.headers[name] = signed[name]
         yield request
+
+
+def presigned_url(
+    url: str,
+    access_key: str,
+    secret_key: str,
+    when: datetime,
+    expires: int = 300,
+    region: str = "us-east-1",
+    service: str = "sns",
+) -> str:
+    """``url`` presigned for GET by botocore as if the client's clock read ``when``."""
+    from unittest import mock
+
+    request = AWSRequest(method="GET", url=url, headers={})
+    auth = SigV4QueryAuth(Credentials(access_key, secret_key), service, region, expires=expires)
+    naive = when.astimezone(UTC).replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=naive):
+        auth.add_auth(request)
+    return str(request.url)

@@ -251,7 +251,11 @@ class AccountService:
             if account is not None:
                 audit.info(
                     "account created",
-                    extra={"event": "account.create", "account_id": candidate, "name": name},
+                    extra={
+                        "event": "account.create",
+                        "account_id": candidate,
+                        "account_name": name,
+                    },
                 )
                 return account
             if account_id is not None or any(

@@ -68,6 +68,17 @@ class FakeService(BrokerService):
         self.sent: list[SendEntry] = []
         self.received: list[ReceiveRequest] = []
         self.to_receive: list[ReceivedMessage] = []
+        self.permissions: list[tuple[str, str, list[str], list[str]]] = []
+
+    async def add_permission(
+        self,
+        caller: Caller,
+        queue: Queue,
+        label: str,
+        account_ids: Sequence[str],
+        actions: Sequence[str],
+    ) -> None:
+        self.permissions.append((queue.name, label, list(account_ids), list(actions)))
 
     async def create_queue(
         self, caller: Caller, name: str, attributes: Mapping[str, str], tags: Mapping[str, str]
@@ -88,7 +99,11 @@ class FakeService(BrokerService):
         return queue
 
     async def get_queue(
-        self, caller: Caller, name: str, owner_account_id: str | None = None
+        self,
+        caller: Caller,
+        name: str,
+        owner_account_id: str | None = None,
+        action: str | None = None,
     ) -> Queue:
         queue = self.queues.get(name)
         if queue is None or (owner_account_id and owner_account_id != queue.account_id):
@@ -451,11 +466,19 @@ def test_sns_query_is_invalid_action_in_the_sns_namespace(client: TestClient) ->
     assert root.tag == "{http://sns.amazonaws.com/doc/2010-03-31/}ErrorResponse"
 
 
-def test_query_add_permission_is_unsupported_operation(client: TestClient) -> None:
+def test_query_add_permission_decodes_accounts_and_actions(
+    client: TestClient, service: FakeService
+) -> None:
     url = _create(client)
-    form = {"Action": "AddPermission", "Version": "2012-11-05", "QueueUrl": url, "Label": "l"}
+    form = {
+        "Action": "AddPermission",
+        "Version": "2012-11-05",
+        "QueueUrl": url,
+        "Label": "l",
+        "AWSAccountId.1": "111122223333",
+        "ActionName.1": "SendMessage",
+        "ActionName.2": "ReceiveMessage",
+    }
     response = client.post("/", headers=_form_headers(), content=urlencode(form))
-    assert response.status_code == 400
-    assert ET.fromstring(response.content).findtext("q:Error/q:Code", namespaces=NS) == (
-        "AWS.SimpleQueueService.UnsupportedOperation"
-    )
+    assert response.status_code == 200, response.text
+    assert service.permissions == [("q1", "l", ["111122223333"], ["SendMessage", "ReceiveMessage"])]

@@ -68,7 +68,7 @@ async def _run(
     if handler is None:
         raise AwsFault(unknown, f"The action {action} is not valid for this endpoint.")
     try:
-        return await handler(SqsCall(service, caller, base_url), params)
+        return await handler(SqsCall(service, caller, base_url, action), params)
     except AwsFault:
         raise
     except BrokerError as error:

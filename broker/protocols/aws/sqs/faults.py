@@ -30,6 +30,7 @@ SQS_FAULTS: dict[type[errors.BrokerError], Fault] = {
     # SQS reports an oversize message as a plain invalid parameter value.
     errors.MessageTooLarge: faults.INVALID_PARAMETER_VALUE,
     errors.InvalidPattern: faults.INVALID_PARAMETER_VALUE,
+    errors.InvalidPolicyDocument: faults.INVALID_PARAMETER_VALUE,
     errors.InvalidAttributeName: _modelled("InvalidAttributeName", "InvalidAttributeName"),
     errors.InvalidAttributeValue: _modelled("InvalidAttributeValue", "InvalidAttributeValue"),
     errors.InvalidMessageContents: _modelled("InvalidMessageContents", "InvalidMessageContents"),
