@@ -172,7 +172,7 @@ class AccountService:
         self._cipher_ = cipher
         self.cache_seconds = cache_seconds
         self.development_credentials = development_credentials
-        self._cache: dict[str, tuple[float, StoredKey | None]] = {}
+        self._cache: dict[str, tuple[float, Credential | None]] = {}
         self._touched: dict[str, float] = {}
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -198,24 +198,27 @@ class AccountService:
         now = time.monotonic()
         cached = self._cache.get(access_key_id)
         if cached is not None and cached[0] > now:
-            stored = cached[1]
-        else:
-            stored = await self._store.get_key(access_key_id)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()  # unknown ids sent in bulk must not grow memory
-            self._cache[access_key_id] = (now + self.cache_seconds, stored)
+            return cached[1]
+        credential = self._credential(await self._store.get_key(access_key_id))
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()  # unknown ids sent in bulk must not grow memory
+        self._cache[access_key_id] = (now + self.cache_seconds, credential)
+        return credential
+
+    def _credential(self, stored: StoredKey | None) -> Credential | None:
+        """The usable credential of a stored key (decrypted once per cache period)."""
         if stored is None or stored.key.status is not KeyStatus.ACTIVE:
             return None
+        key = stored.key
         try:
             secret = self._cipher.decrypt(stored.ciphertext).decode("utf-8")
         except ValueError:
             audit.error(
                 "cannot decrypt the secret of an access key: is BROKER_SECRET_ENCRYPTION_KEY "
                 "missing a key?",
-                extra={"event": "key.undecryptable", "access_key_id": access_key_id},
+                extra={"event": "key.undecryptable", "access_key_id": key.access_key_id},
             )
             return None
-        key = stored.key
         return Credential(key.access_key_id, secret, key.account_id, key.admin, key.policy)
 
     def used(self, access_key_id: str) -> None:

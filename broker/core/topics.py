@@ -13,6 +13,7 @@ import binascii
 import functools
 import hashlib
 import json
+import re
 import secrets
 import time
 import uuid
@@ -199,10 +200,7 @@ class TopicService:
                 raise topic_not_found()
             return topic
         policy = topic.attributes.get("Policy") or _default_policy(topic)
-        if not access.allowed(caller, action, topic.arn, topic.account_id, policy):
-            if topic.account_id != caller.account_id and caller.key_policy is None:
-                raise topic_not_found()  # without a grant, another account's topic is not there
-            access.authorize(caller, action, topic.arn, topic.account_id, policy)
+        access.authorize(caller, action, topic.arn, topic.account_id, policy)
         return topic
 
     async def delete_topic(self, caller: Caller, arn: str) -> None:
@@ -259,6 +257,58 @@ class TopicService:
             self._forget(topic)
             raise topic_not_found()
         self._remember(updated)
+
+    async def add_permission(
+        self,
+        caller: Caller,
+        arn: str,
+        label: str,
+        account_ids: Sequence[str],
+        actions: Sequence[str],
+    ) -> None:
+        """AddPermission: a statement ``label`` in the topic's ``Policy`` letting the accounts
+        call the actions (``Publish``, ``Subscribe``...) on the topic."""
+        topic = await self._fresh(caller, arn, "sns:AddPermission")
+        if not label or not _LABEL.fullmatch(label):
+            raise invalid("Label")
+        if not account_ids or not all(_ACCOUNT_ID.fullmatch(a) for a in account_ids):
+            raise invalid("AWSAccountId")
+        if not actions or not all(_ACTION_NAME.fullmatch(a) for a in actions):
+            raise invalid("ActionName")
+        document = json.loads(topic.attributes.get("Policy") or _default_policy(topic))
+        statements = document["Statement"]
+        if not isinstance(statements, list):
+            statements = document["Statement"] = [statements]
+        if any(s.get("Sid") == label for s in statements):
+            raise invalid("Statement already exists")
+        principals = [access_policies.root_arn(a) for a in account_ids]
+        statements.append(
+            {
+                "Sid": label,
+                "Effect": "Allow",
+                "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+                "Action": [f"SNS:{a}" for a in actions],
+                "Resource": topic.arn,
+            }
+        )
+        await self._set_policy(topic, json.dumps(document, separators=(",", ":")))
+
+    async def remove_permission(self, caller: Caller, arn: str, label: str) -> None:
+        topic = await self._fresh(caller, arn, "sns:RemovePermission")
+        document = json.loads(topic.attributes.get("Policy") or _default_policy(topic))
+        statements = document["Statement"]
+        statements = statements if isinstance(statements, list) else [statements]
+        kept = [s for s in statements if s.get("Sid") != label]
+        if not label or len(kept) == len(statements):
+            raise invalid("Label")
+        document["Statement"] = kept
+        await self._set_policy(topic, json.dumps(document, separators=(",", ":")) if kept else "")
+
+    async def _set_policy(self, topic: Topic, policy: str) -> None:
+        if policy:
+            access_policies.parse_policy(policy)  # never store a document we would refuse
+        set_, unset = ({"Policy": policy}, []) if policy else ({}, ["Policy"])
+        self._updated(topic, await self._store.update_topic_attributes(topic.id, set_, unset))
 
     # -- tags -------------------------------------------------------------------------------
 
@@ -760,6 +810,9 @@ def _content_dedup(topic: Topic) -> bool:
 
 
 SNS_PRINCIPAL = "sns.amazonaws.com"
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_ACTION_NAME = re.compile(r"[A-Za-z]{1,64}")
 
 
 def _permitted(topic: Topic, route: Route) -> Route:

@@ -264,6 +264,24 @@ def test_add_permission_shares_chosen_actions_with_another_account(
     )
 
 
+def test_sns_add_permission_lets_another_account_publish(team_a: Tenant, team_b: Tenant) -> None:
+    topic = team_a.sns.create_topic(Name=f"shared-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    denied = "AuthorizationError"
+    assert error_code(refused(team_b.sns.publish, TopicArn=topic, Message="x")) == denied
+    team_a.sns.add_permission(
+        TopicArn=topic,
+        Label="b-publishes",
+        AWSAccountId=[team_b.account_id],
+        ActionName=["Publish"],
+    )
+    policy = json.loads(team_a.sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]][-1] == "b-publishes"
+    assert team_b.sns.publish(TopicArn=topic, Message="from b")["MessageId"]
+    assert error_code(refused(team_b.sns.get_topic_attributes, TopicArn=topic)) == denied
+    team_a.sns.remove_permission(TopicArn=topic, Label="b-publishes")
+    assert error_code(refused(team_b.sns.publish, TopicArn=topic, Message="x")) == denied
+
+
 def _queue(tenant: Tenant, prefix: str) -> tuple[str, str]:
     url = tenant.sqs.create_queue(QueueName=f"{prefix}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     arn = tenant.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][

@@ -29,6 +29,7 @@ MAX_SKEW = timedelta(minutes=15)
 MAX_PRESIGNED_SECONDS = 7 * 24 * 3600
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_AMZ_DATE_PATTERN = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _SPACES = re.compile(r"\s+")
 
@@ -133,8 +134,12 @@ def request_time(signed: SignedRequest) -> datetime:
             INCOMPLETE_SIGNATURE,
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
         )
+    match = _AMZ_DATE_PATTERN.fullmatch(signed.amz_date)
     try:
-        return datetime.strptime(signed.amz_date, _AMZ_DATE).replace(tzinfo=UTC)
+        if match is None:
+            raise ValueError(signed.amz_date)
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise AwsFault(
             INCOMPLETE_SIGNATURE,
@@ -146,7 +151,7 @@ def request_time(signed: SignedRequest) -> datetime:
 def check_time(signed: SignedRequest, now: datetime) -> None:
     """Refuse a request signed too long ago (or too far ahead), or a presigned URL past its life."""
     moment = request_time(signed)
-    text = moment.strftime(_AMZ_DATE)
+    text = signed.amz_date or ""
     if signed.credential.date != text[:8]:
         raise AwsFault(
             SIGNATURE_DOES_NOT_MATCH,
