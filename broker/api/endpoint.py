@@ -94,6 +94,13 @@ class RestEndpoint:
                 self._region,
             )
             context.account = caller.account_id
+            if caller.key_policy is not None:
+                raise ApiProblem(
+                    403,
+                    "AccessDenied",
+                    "This key has a key policy, which only the AWS protocols evaluate: use "
+                    "them, or a key without a policy, for the REST API.",
+                )
             data = parse_json(body) if op.request is not None else {}
             call = Call(
                 self._service,

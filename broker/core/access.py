@@ -70,6 +70,27 @@ def authorize(
         )
 
 
+def authorize_key(caller: Caller, action: str, resource_arn: str) -> None:
+    """Raise ``AccessDenied`` when the caller's key policy does not allow ``action`` on
+    ``resource_arn`` (checked for every operation; a key without a policy passes)."""
+    if caller.key_policy is None:
+        return
+    identity = _policy(caller.key_policy, PolicyKind.IDENTITY)
+    request = AccessRequest(
+        action, resource_arn, account=caller.account_id, principal_arn=root_arn(caller.account_id)
+    )
+    decision = evaluate(
+        request,
+        resource_owner=caller.account_id,
+        identity_policies=(identity,) if identity is not None else (),
+    )
+    if not decision.allowed:
+        raise AccessDenied(
+            f"User: {root_arn(caller.account_id)} is not authorized to perform: {action} on "
+            f"resource: {resource_arn} because no identity-based policy allows the {action} action"
+        )
+
+
 def service_may(
     service: str,
     action: str,

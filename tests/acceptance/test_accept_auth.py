@@ -341,6 +341,32 @@ def test_an_invalid_queue_policy_is_refused(team_a: Tenant) -> None:
     assert error_code(bad) == "InvalidAttributeValue"
 
 
+def test_a_key_policy_narrows_a_key_on_every_protocol(broker_url: str, team_a: Tenant) -> None:
+    url = team_a.sqs.create_queue(QueueName=f"narrow-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}],
+    }
+    with httpx.Client(base_url=broker_url, headers=ADMIN, timeout=30) as admin:
+        issued = admin.post(f"/v1/admin/accounts/{team_a.account_id}/keys", json={}).json()
+        key, secret = issued["access_key_id"], issued["secret_access_key"]
+        updated = admin.patch(f"/v1/admin/keys/{key}", json={"policy": json.dumps(policy)})
+        assert updated.status_code == 200, updated.text
+    narrowed = Tenant(broker_url, team_a.account_id, key, secret)
+    narrowed.sqs.send_message(QueueUrl=url, MessageBody="allowed")
+    for call, kwargs in (
+        (narrowed.sqs.receive_message, {"QueueUrl": url}),
+        (narrowed.sqs.create_queue, {"QueueName": "not-allowed"}),
+        (narrowed.sqs.list_queues, {}),
+    ):
+        assert error_code(refused(call, **kwargs)) == "AccessDenied"
+    assert error_code(refused(narrowed.sns.list_topics)) == "AuthorizationError"
+    rest = httpx.get(
+        broker_url + "/v1/queues", headers={"Authorization": f"Bearer {key}:{secret}"}, timeout=30
+    )
+    assert rest.status_code == 403
+
+
 # --- administration -------------------------------------------------------------------------
 
 
