@@ -363,7 +363,7 @@ class AccountService:
         self.forget(access_key_id)
         event = "key.enable" if status is KeyStatus.ACTIVE else "key.disable"
         audit.info(
-            f"access key {status.value.lower()}",
+            "access key enabled" if status is KeyStatus.ACTIVE else "access key disabled",
             extra={"event": event, "account_id": key.account_id, "access_key_id": access_key_id},
         )
         return key
