@@ -42,7 +42,7 @@ def allowed(
 ) -> bool:
     if caller.account_id == owner and caller.key_policy is None:
         return True  # the common case, without building a request
-    identity = _policy(caller.key_policy, PolicyKind.IDENTITY)
+    identity = _key_policy(caller)
     request = AccessRequest(
         action,
         resource_arn,
@@ -53,10 +53,21 @@ def allowed(
         request,
         resource_owner=owner,
         resource_policy=_policy(resource_policy),
-        identity_policies=(identity,) if identity is not None else (),
-        full_access_without_identity_policy=identity is None,
+        identity_policies=identity,
+        full_access_without_identity_policy=caller.key_policy is None,
     )
     return decision.allowed
+
+
+def _key_policy(caller: Caller) -> tuple[Policy, ...]:
+    """The key's policy; one that no longer parses allows nothing (fail closed)."""
+    if caller.key_policy is None:
+        return ()
+    try:
+        return (cached_policy(caller.key_policy, PolicyKind.IDENTITY),)
+    except InvalidPolicyDocument:
+        log.warning("the key policy of %s is invalid: the key may do nothing", caller.access_key_id)
+        return ()
 
 
 def authorize(
@@ -75,14 +86,11 @@ def authorize_key(caller: Caller, action: str, resource_arn: str) -> None:
     ``resource_arn`` (checked for every operation; a key without a policy passes)."""
     if caller.key_policy is None:
         return
-    identity = _policy(caller.key_policy, PolicyKind.IDENTITY)
     request = AccessRequest(
         action, resource_arn, account=caller.account_id, principal_arn=root_arn(caller.account_id)
     )
     decision = evaluate(
-        request,
-        resource_owner=caller.account_id,
-        identity_policies=(identity,) if identity is not None else (),
+        request, resource_owner=caller.account_id, identity_policies=_key_policy(caller)
     )
     if not decision.allowed:
         raise AccessDenied(

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from broker.core.access_policies import PolicyKind, parse_policy
 from broker.core.models import DEFAULT_ACCOUNT_ID
 from broker.errors import Conflict, InvalidParameterValue, ResourceNotFound
 
@@ -369,6 +370,8 @@ class AccountService:
         return key
 
     async def set_key_policy(self, access_key_id: str, policy: str | None) -> AccessKey:
+        if policy is not None:
+            parse_policy(policy, kind=PolicyKind.IDENTITY)  # InvalidPolicyDocument
         key = await self._store.set_key_policy(access_key_id, policy)
         if key is None:
             raise key_not_found(access_key_id)

@@ -350,6 +350,8 @@ def test_a_key_policy_narrows_a_key_on_every_protocol(broker_url: str, team_a: T
     with httpx.Client(base_url=broker_url, headers=ADMIN, timeout=30) as admin:
         issued = admin.post(f"/v1/admin/accounts/{team_a.account_id}/keys", json={}).json()
         key, secret = issued["access_key_id"], issued["secret_access_key"]
+        invalid = admin.patch(f"/v1/admin/keys/{key}", json={"policy": '{"Statement": 1}'})
+        assert invalid.status_code == 400, invalid.text
         updated = admin.patch(f"/v1/admin/keys/{key}", json={"policy": json.dumps(policy)})
         assert updated.status_code == 200, updated.text
     narrowed = Tenant(broker_url, team_a.account_id, key, secret)
