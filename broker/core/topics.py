@@ -159,6 +159,7 @@ class TopicService:
         fifo = attributes.get("FifoTopic", "false").lower() == "true"
         topic_attributes.check_topic_name(name, fifo)
         topic_attributes.check_topic_attributes(attributes, fifo, creating=True)
+        _check_policy(attributes.get("Policy", ""))
         topic_attributes.check_tags(tags)
         if len(tags) > topic_attributes.MAX_TAGS:
             raise TagLimitExceeded("Could not complete request: tag quota of per resource exceeded")
@@ -244,11 +245,8 @@ class TopicService:
     async def set_topic_attributes(self, caller: Caller, arn: str, name: str, value: str) -> None:
         topic = await self._fresh(caller, arn, "sns:SetTopicAttributes")
         topic_attributes.check_topic_attributes({name: value}, topic.fifo, creating=False)
-        if name == "Policy" and value:
-            try:
-                access_policies.parse_policy(value)
-            except InvalidPolicyDocument as exc:
-                raise invalid(f"Policy: {exc.message}") from None
+        if name == "Policy":
+            _check_policy(value)
         unset = [name] if value == "" else []
         updated = await self._store.update_topic_attributes(
             topic.id, {} if unset else {name: value}, unset
@@ -813,6 +811,14 @@ SNS_PRINCIPAL = "sns.amazonaws.com"
 _LABEL = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _ACTION_NAME = re.compile(r"[A-Za-z]{1,64}")
+
+
+def _check_policy(policy: str) -> None:
+    if policy:
+        try:
+            access_policies.parse_policy(policy)
+        except InvalidPolicyDocument as exc:
+            raise invalid(f"Policy: {exc.message}") from None
 
 
 def _permitted(topic: Topic, route: Route) -> Route:

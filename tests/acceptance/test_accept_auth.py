@@ -339,6 +339,14 @@ def test_an_invalid_queue_policy_is_refused(team_a: Tenant) -> None:
         Attributes={"Policy": '{"Statement": [{"Effect": "Maybe"}]}'},
     )
     assert error_code(bad) == "InvalidAttributeValue"
+    topic = team_a.sns.create_topic(Name=f"bad-policy-{uuid.uuid4().hex[:6]}")["TopicArn"]
+    bad_topic = refused(
+        team_a.sns.set_topic_attributes,
+        TopicArn=topic,
+        AttributeName="Policy",
+        AttributeValue="[1, 2]",
+    )
+    assert error_code(bad_topic) == "InvalidParameter"
 
 
 def test_a_key_policy_narrows_a_key_on_every_protocol(broker_url: str, team_a: Tenant) -> None:
