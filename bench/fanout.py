@@ -18,17 +18,9 @@ from urllib.parse import urlencode
 import httpx
 import psycopg
 
-from bench.sqs_client import SqsClient
+from bench.sqs_client import SqsClient, signed_headers
 
-AUTHORIZATION = (
-    "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/sns/aws4_request, "
-    "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64
-)
-HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-    "X-Amz-Date": "20260101T000000Z",
-    "Authorization": AUTHORIZATION,
-}
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -49,7 +41,9 @@ class FanoutResult:
 
 async def _sns(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> str:
     params = {**params, "Version": "2010-03-31"}
-    response = await client.post(url, content=urlencode(params), headers=HEADERS)
+    body = urlencode(params).encode()
+    headers = signed_headers(httpx.URL(url).netloc.decode("ascii"), "sns", FORM, body)
+    response = await client.post(url, content=body, headers=headers)
     if response.status_code != 200:
         raise RuntimeError(f"{params['Action']}: {response.status_code} {response.text}")
     return response.text

@@ -8,10 +8,26 @@ from typing import Any
 
 import orjson
 
-AUTHORIZATION = (
-    "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/sqs/aws4_request, "
-    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + "0" * 64
-)
+from broker.sdk import signing
+
+# The development credentials a broker on a loopback address accepts (docs/security.md).
+ACCESS_KEY_ID = "test"
+SECRET_ACCESS_KEY = "test"
+REGION = "us-east-1"
+
+
+def signed_headers(
+    host: str, service: str, content_type: str, body: bytes, target: str | None = None
+) -> dict[str, str]:
+    """The headers of a SigV4-signed ``POST /`` (signing costs two HMAC chains and a hash)."""
+    date = signing.amz_date()
+    headers = {"content-type": content_type, "host": host, "x-amz-date": date}
+    if target is not None:
+        headers["x-amz-target"] = target
+    headers["authorization"] = signing.sign(
+        "POST", "/", [], headers, body, ACCESS_KEY_ID, SECRET_ACCESS_KEY, REGION, service, date
+    )
+    return headers
 
 
 class SqsError(Exception):
@@ -41,12 +57,15 @@ class SqsClient:
             await self.connect()
         assert self._writer is not None and self._reader is not None
         body = orjson.dumps(params)
-        head = (
-            f"POST / HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: application/x-amz-json-1.0\r\n"
-            f"X-Amz-Target: AmazonSQS.{action}\r\nX-Amz-Date: 20260101T000000Z\r\n"
-            f"Authorization: {AUTHORIZATION}\r\nContent-Length: {len(body)}\r\n\r\n"
+        headers = signed_headers(
+            f"{self.host}:{self.port}",
+            "sqs",
+            "application/x-amz-json-1.0",
+            body,
+            f"AmazonSQS.{action}",
         )
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        head = f"POST / HTTP/1.1\r\n{lines}Content-Length: {len(body)}\r\n\r\n"
         self._writer.write(head.encode() + body)
         status_line = await self._reader.readline()
         status = int(status_line.split()[1])

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -18,11 +19,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from broker import logs
-from broker.api import api_routes
-from broker.config import Settings
+from broker.api import admin_routes, api_routes
+from broker.config import ConfigError, Settings
+from broker.core.accounts import ROOT_ACCOUNT_ID, AccountService
 from broker.core.event_archives import ArchiveService
 from broker.core.event_destinations import DestinationService
 from broker.core.events import EventLimits, EventService
+from broker.core.rate_limits import RateLimiter
 from broker.core.service import BrokerService, ServiceLimits, new_secret
 from broker.core.topics import TopicLimits, TopicService
 from broker.core.wakeups import WakeupHub
@@ -37,12 +40,15 @@ from broker.metrics.exposition import Exposition
 from broker.metrics.instruments import Instruments
 from broker.metrics.observer import MetricsObserver, TopicMetricsObserver
 from broker.protocols.aws import aws_routes
+from broker.protocols.aws.context import Authenticator
 from broker.protocols.aws.events.endpoint import EventsEndpoint
 from broker.protocols.aws.events.patterns import EventPatterns
 from broker.protocols.aws.sns.endpoint import SnsEndpoint
 from broker.protocols.aws.sns.filter_language import MatchingFilters
+from broker.secret_cipher import DATABASE_KEY_NAME, FernetCipher, new_encryption_key, parse_keys
 from broker.signing import SECRET_NAME, KeyRing, new_signing_material
 from broker.storage import migrations
+from broker.storage.accounts import AccountStore
 from broker.storage.events import EventStore
 from broker.storage.postgres import PostgresStore, create_pool
 from broker.storage.topics import TopicStore
@@ -114,6 +120,93 @@ class EventRuntime:
         )
 
 
+GENERATED_ROOT_MARKER = "root-credentials-generated"
+"""The ``broker.secrets`` row whose first writer generates (and prints) the root credentials."""
+
+
+class AccessRuntime:
+    """Accounts, keys and request authentication in one process."""
+
+    def __init__(self, settings: Settings, store: PostgresStore) -> None:
+        self.settings = settings
+        self._secrets = store
+        self.store = AccountStore(store.pool)
+        try:
+            self._configured_keys = (
+                parse_keys(settings.secret_encryption_key) if settings.secret_encryption_key else []
+            )
+        except ValueError:
+            raise ConfigError(
+                "BROKER_SECRET_ENCRYPTION_KEY must be comma-separated Fernet keys "
+                "(32 url-safe base64-encoded bytes each)"
+            ) from None
+        self.accounts = AccountService(
+            self.store,
+            cache_seconds=settings.key_cache_seconds,
+            development_credentials=settings.development_credentials_enabled,
+        )
+        limiter = None
+        if settings.rate_limit_per_second > 0:
+            limiter = RateLimiter(
+                settings.rate_limit_per_second, settings.effective_rate_limit_burst
+            )
+        self.authenticator = Authenticator(self.accounts, settings.regions, limiter)
+
+    async def start(self) -> None:
+        await self.load_cipher()
+        await self.accounts.ensure_root_account()
+        s = self.settings
+        if s.development_credentials_enabled:
+            log.warning(
+                "accepting the development credentials (access key id 'test', secret 'test') "
+                "as the root account: for local use only (see docs/security.md)"
+            )
+        if s.root_access_key_id is not None and s.root_secret_access_key is not None:
+            await self.accounts.ensure_key(
+                ROOT_ACCOUNT_ID, s.root_access_key_id, s.root_secret_access_key, admin=True
+            )
+        elif not s.development_credentials_enabled:
+            await self._generate_root_key()
+
+    async def load_cipher(self) -> None:
+        """The configured encryption keys, plus the database's own key when one was made."""
+        keys = list(self._configured_keys)
+        stored = await self.store.get_secret(DATABASE_KEY_NAME)
+        if not keys:
+            log.warning(
+                "BROKER_SECRET_ENCRYPTION_KEY is not set: access-key secrets are encrypted with "
+                "a key kept in the database itself (see docs/security.md)"
+            )
+            candidate = new_encryption_key().encode("ascii")
+            stored = await self._secrets.load_secret(DATABASE_KEY_NAME, candidate)
+        if stored is not None:  # still decrypts what it encrypted before a key was configured
+            keys.append(stored.decode("ascii"))
+        self.accounts.use_cipher(FernetCipher(keys))
+
+    async def _generate_root_key(self) -> None:
+        """On the very first start without configured credentials, make a root key and print it
+        (once, on standard error, never to the log)."""
+        if await self.store.list_keys(ROOT_ACCOUNT_ID):
+            return
+        marker = new_encryption_key().encode("ascii")
+        if await self._secrets.load_secret(GENERATED_ROOT_MARKER, marker) != marker:
+            return  # another process generates them
+        issued = await self.accounts.create_key(ROOT_ACCOUNT_ID, admin=True)
+        print(
+            "\n".join(
+                [
+                    "",
+                    "Generated root credentials (shown once; store them now):",
+                    f"  access key id:     {issued.key.access_key_id}",
+                    f"  secret access key: {issued.secret_access_key}",
+                    "",
+                ]
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 class TopicRuntime:
     """SNS in one process: topic store and service, signing key, endpoint and deliverer."""
 
@@ -157,6 +250,7 @@ class Broker:
     instruments: Instruments = field(default_factory=Instruments)
     topics: TopicRuntime | None = None
     events: EventRuntime | None = None
+    access: AccessRuntime | None = None
     workers: list[PeriodicWorker] = field(default_factory=list)
     expected_revision: str | None = field(default_factory=migrations.head_revision)
     schema_current: bool = False
@@ -190,6 +284,7 @@ class Broker:
         s = self.settings
         await self.store.pool.open(wait=True, timeout=30)
         self.service.use_receipt_secret(await self.store.load_secret("receipts", new_secret()))
+        await self.access_runtime.start()
         await self.signal.start()
         if self.topics is not None:
             await self.topics.start()
@@ -226,6 +321,20 @@ class Broker:
             await self.topics.stop()
         await self.signal.stop()
         await self.store.pool.close()
+
+    @property
+    def access_runtime(self) -> AccessRuntime:
+        if self.access is None:
+            self.access = AccessRuntime(self.settings, self.store)
+        return self.access
+
+    @property
+    def authenticator(self) -> Authenticator:
+        return self.access_runtime.authenticator
+
+    @property
+    def accounts(self) -> AccountService:
+        return self.access_runtime.accounts
 
     def serving(self) -> bool:
         """Ready as far as this process knows without a query (``broker_ready``)."""
@@ -274,7 +383,10 @@ def build(settings: Settings) -> Broker:
     service = BrokerService(store, signal, hub, limits)
     topics = TopicRuntime(settings, store, signal)
     events = EventRuntime(settings, store, signal, topics)
-    return Broker(settings, store, signal, hub, service, topics=topics, events=events)
+    access = AccessRuntime(settings, store)
+    return Broker(
+        settings, store, signal, hub, service, topics=topics, events=events, access=access
+    )
 
 
 @contextlib.contextmanager
@@ -363,7 +475,9 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
             broker.instruments,
             region=settings.region,
             topics=broker.topics.service if broker.topics else None,
+            authenticator=broker.authenticator,
         ),
+        *admin_routes(broker.accounts, broker.authenticator, settings.region),
         *aws_routes(
             broker.service,
             settings.public_url,
@@ -371,6 +485,7 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
             broker.instruments,
             sns=broker.topics.endpoint if broker.topics else None,
             events=broker.events.endpoint if broker.events else None,
+            authenticator=broker.authenticator,
         ),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -5,6 +5,7 @@ Every value is validated here, so a bad configuration fails before the broker bi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -71,6 +72,29 @@ class Settings:
     """How often each process looks for due scheduled rules and replay work."""
     event_retry_seconds: float = 1.0
     """The first backoff of a failed API-destination delivery; it doubles per attempt."""
+    root_access_key_id: str | None = None
+    root_secret_access_key: str | None = None
+    """The root account's key, created (or re-keyed) at start-up; see docs/security.md."""
+    development_credentials: bool | None = None
+    """Accept the fixed key ``test``/``test`` as root. Unset: only on a loopback address and
+    without configured root credentials."""
+    allow_development_credentials: bool = False
+    """Let ``development_credentials=true`` serve on a non-loopback address (refused otherwise)."""
+    secret_encryption_key: str | None = None
+    """Comma-separated Fernet keys encrypting access-key secrets: the first encrypts, all decrypt.
+    Unset: a key generated once and kept in the database (weaker; see docs/security.md)."""
+    key_cache_seconds: float = 5.0
+    """How long a process trusts its copy of an access key: a disabled key stops working on every
+    process within this time."""
+    allowed_regions: str = ""
+    """Comma-separated regions a request signature may be scoped to; empty: any."""
+    rate_limit_per_second: float = 0.0
+    """Requests per second per account and process; 0: no limit."""
+    rate_limit_burst: int = 0
+    """Requests an idle account may send at once; 0: twice the rate (at least 1)."""
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    """Serve HTTPS with this PEM certificate (chain) and key; both or neither."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -106,6 +130,46 @@ class Settings:
             raise ConfigError("BROKER_METRICS_INTERVAL_SECONDS must be at least 1")
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ConfigError("BROKER_PUBLIC_URL must start with http:// or https://")
+        if (self.root_access_key_id is None) != (self.root_secret_access_key is None):
+            raise ConfigError(
+                "BROKER_ROOT_ACCESS_KEY_ID and BROKER_ROOT_SECRET_ACCESS_KEY go together"
+            )
+        if self.root_secret_access_key is not None and len(self.root_secret_access_key) < 4:
+            raise ConfigError("BROKER_ROOT_SECRET_ACCESS_KEY is too short")
+        if (
+            self.development_credentials
+            and not loopback(self.host)
+            and not self.allow_development_credentials
+        ):
+            raise ConfigError(
+                f"refusing to accept the development credentials on {self.host}, which is not "
+                "a loopback address: set BROKER_ROOT_ACCESS_KEY_ID and "
+                "BROKER_ROOT_SECRET_ACCESS_KEY instead, or BROKER_ALLOW_DEVELOPMENT_CREDENTIALS="
+                "true if this network is trusted"
+            )
+        if self.key_cache_seconds < 0:
+            raise ConfigError("BROKER_KEY_CACHE_SECONDS must not be negative")
+        if self.rate_limit_per_second < 0 or self.rate_limit_burst < 0:
+            raise ConfigError("BROKER_RATE_LIMIT_PER_SECOND and _BURST must not be negative")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ConfigError("BROKER_TLS_CERT_FILE and BROKER_TLS_KEY_FILE go together")
+        for path in (self.tls_cert_file, self.tls_key_file):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"TLS file {path} does not exist")
+
+    @property
+    def development_credentials_enabled(self) -> bool:
+        if self.development_credentials is not None:
+            return self.development_credentials
+        return loopback(self.host) and self.root_access_key_id is None
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(r.strip() for r in self.allowed_regions.split(",") if r.strip())
+
+    @property
+    def effective_rate_limit_burst(self) -> int:
+        return self.rate_limit_burst or max(1, int(2 * self.rate_limit_per_second))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -119,6 +183,16 @@ class Settings:
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings
+
+
+def loopback(host: str) -> bool:
+    """Whether binding ``host`` serves only this machine (``localhost``, 127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _parse(name: str, raw: str, annotation: Any) -> Any:

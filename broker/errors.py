@@ -9,7 +9,8 @@ Nothing here knows about a wire format.
     │   ├── MissingParameter
     │   ├── InvalidParameterValue
     │   │   ├── MessageTooLarge
-    │   │   └── InvalidPattern         an event pattern or filter policy (broker.matching)
+    │   │   ├── InvalidPattern         an event pattern or filter policy (broker.matching)
+    │   │   └── InvalidPolicyDocument  an IAM policy document (broker.core.access_policies)
     │   ├── InvalidAttributeName
     │   ├── InvalidAttributeValue
     │   ├── InvalidMessageContents
@@ -28,6 +29,7 @@ Nothing here knows about a wire format.
     ├── NotFound
     │   ├── QueueNotFound
     │   └── ResourceNotFound
+    ├── AccessDenied                   authenticated, but not allowed (policies, admin rights)
     ├── OverLimit                      a quota was reached
     ├── Throttled                      capacity reached; retry later
     └── Unavailable                    a dependency (the database) is unreachable; retry later
@@ -62,6 +64,14 @@ class MessageTooLarge(InvalidParameterValue):
 
 class InvalidPattern(InvalidParameterValue):
     """An invalid event pattern or filter policy; ``path`` locates the fault in the JSON."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class InvalidPolicyDocument(InvalidParameterValue):
+    """A malformed IAM policy document; ``path`` locates the fault (``Statement[1].Action``)."""
 
     def __init__(self, message: str, path: str = "") -> None:
         super().__init__(message)
@@ -138,6 +148,10 @@ class QueueNotFound(NotFound):
 
 
 class ResourceNotFound(NotFound):
+    pass
+
+
+class AccessDenied(BrokerError):
     pass
 
 

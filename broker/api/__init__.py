@@ -6,8 +6,9 @@ an OpenAPI document.
 ``/v1/subscriptions/{arn}``; buses will take ``/v1/buses``. See docs/rest-api.md.
 """
 
+from broker.api.admin import admin_routes
 from broker.api.endpoint import api_routes
 from broker.api.queues import QUEUE_OPERATIONS
 from broker.api.topics import TOPIC_OPERATIONS
 
-__all__ = ["QUEUE_OPERATIONS", "TOPIC_OPERATIONS", "api_routes"]
+__all__ = ["QUEUE_OPERATIONS", "TOPIC_OPERATIONS", "admin_routes", "api_routes"]

@@ -1,34 +1,30 @@
-"""Credentials of REST requests, mapped to a ``Caller`` through the AWS adapter's one door.
+"""Credentials of REST requests, verified through the AWS adapter's one door.
 
 Three schemes (HTTPS in production; the secret travels in the clear in the last two):
 
-* ``Authorization: AWS4-HMAC-SHA256 Credential=...`` (what ``broker.sdk`` sends): handed unchanged
-  to :func:`broker.protocols.aws.context.authenticate`, exactly like an SQS request, so the
-  signature verification that function will gain covers the REST API with no change here.
+* ``Authorization: AWS4-HMAC-SHA256 Credential=...`` (what ``broker.sdk`` sends): verified by
+  :meth:`broker.protocols.aws.context.Authenticator.authenticate`, exactly like an SQS request.
 * ``Authorization: Bearer <access-key-id>:<secret-access-key>`` (for curl).
 * ``Authorization: Basic base64(<access-key-id>:<secret-access-key>)`` (``curl -u key:secret``).
 
-The two simple schemes become a credential the same ``caller_for`` maps to an account. Secrets
-are parsed, not yet verified, like SigV4 signatures today (see docs/rest-api.md).
+The two simple schemes are checked against the same keys, in constant time.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from broker.api.problems import ApiProblem
 from broker.core.models import Caller
-from broker.protocols.aws.context import authenticate as aws_authenticate
-from broker.protocols.aws.context import caller_for
+from broker.protocols.aws.context import AWS_SERVICES, Authenticator, ThrottledFault
 from broker.protocols.aws.faults import AwsFault
-from broker.protocols.aws.sigv4 import Credential, SignedRequest
+from broker.protocols.aws.verification import HttpRequest
 
-REST_SCOPE_SERVICE = "broker"
-"""The credential scope's service of a Bearer or Basic credential."""
+REST_SCOPE_SERVICES = AWS_SERVICES | {"broker"}
+"""Credential scope services a signed REST request may name (the SDK signs as ``sqs``)."""
 
 
 @dataclass(frozen=True)
@@ -61,24 +57,26 @@ def parse_secret_credential(authorization: str) -> SecretCredential | None:
     return SecretCredential(key, secret)
 
 
-def authenticate(headers: Mapping[str, str], query: Mapping[str, str], region: str) -> Caller:
-    """The caller of a REST request; raises ``ApiProblem`` (401) without usable credentials."""
-    authorization = headers.get("authorization") or ""
+async def authenticate(
+    authenticator: Authenticator,
+    request: HttpRequest,
+    query: Mapping[str, str],
+    region: str,
+) -> Caller:
+    """The caller of a REST request; raises ``ApiProblem`` (401, or 429 when throttled)."""
+    authorization = next((v for n, v in request.headers if n == "authorization"), "")
     try:
         secret = parse_secret_credential(authorization) if authorization else None
         if secret is None:
-            _, caller = aws_authenticate(headers, query)
+            _, caller = await authenticator.authenticate(request, query, REST_SCOPE_SERVICES)
             return caller
+        return await authenticator.secret_caller(
+            secret.access_key_id, secret.secret_access_key, region
+        )
+    except ThrottledFault as fault:
+        raise ApiProblem(429, "Throttled", fault.message, "RequestThrottled") from None
     except AwsFault as fault:
         raise _unauthorized(fault.fault.query_code, fault.message) from None
-    date = time.strftime("%Y%m%d", time.gmtime())
-    signed = SignedRequest(
-        credential=Credential(secret.access_key_id, date, region, REST_SCOPE_SERVICE),
-        signed_headers=(),
-        signature="",
-        amz_date=None,
-    )
-    return caller_for(signed)
 
 
 def _unauthorized(code: str, detail: str) -> ApiProblem:

@@ -22,6 +22,7 @@ from broker.core.service import BrokerService
 from broker.core.topics import TopicService
 from broker.errors import BrokerError
 from broker.metrics.instruments import Instruments, RequestContext, request_context
+from broker.protocols.aws.context import Authenticator, http_request
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("broker.access")
@@ -39,7 +40,10 @@ class RestEndpoint:
         instruments: Instruments | None = None,
         region: str = "us-east-1",
         topics: TopicService | None = None,
+        *,
+        authenticator: Authenticator,
     ) -> None:
+        self._authenticator = authenticator
         self._service = service
         self._topics = topics
         self._public_url = public_url.rstrip("/") if public_url else None
@@ -82,9 +86,22 @@ class RestEndpoint:
         self, op: Operation, request: Request, request_id: str, context: RequestContext
     ) -> Response:
         try:
-            caller = auth.authenticate(request.headers, request.query_params, self._region)
+            body = await self._read_body(request)
+            caller = await auth.authenticate(
+                self._authenticator,
+                http_request(request, body),
+                request.query_params,
+                self._region,
+            )
             context.account = caller.account_id
-            data = parse_json(await self._read_body(request)) if op.request is not None else {}
+            if caller.key_policy is not None:
+                raise ApiProblem(
+                    403,
+                    "AccessDenied",
+                    "This key has a key policy, which only the AWS protocols evaluate: use "
+                    "them, or a key without a policy, for the REST API.",
+                )
+            data = parse_json(body) if op.request is not None else {}
             call = Call(
                 self._service,
                 caller,
@@ -149,6 +166,8 @@ def api_routes(
     region: str = "us-east-1",
     operations: Sequence[Operation] | None = None,
     topics: TopicService | None = None,
+    *,
+    authenticator: Authenticator,
 ) -> list[BaseRoute]:
     """The REST API under ``/v1``, its OpenAPI document at ``/openapi.json`` and a readable page
     at ``/docs``. Mount them before the AWS catch-all routes.
@@ -157,7 +176,15 @@ def api_routes(
     (the broker's ``TopicService``) is given."""
     if operations is None:
         operations = QUEUE_OPERATIONS + (TOPIC_OPERATIONS if topics is not None else ())
-    endpoint = RestEndpoint(service, public_url, max_body_bytes, instruments, region, topics)
+    endpoint = RestEndpoint(
+        service,
+        public_url,
+        max_body_bytes,
+        instruments,
+        region,
+        topics,
+        authenticator=authenticator,
+    )
     document = openapi_document(operations, public_url)
     page = docs_page(document)
 

@@ -36,6 +36,7 @@ _STATUS: dict[type[errors.BrokerError], int] = {
     errors.InvalidRequest: 400,
     errors.Conflict: 409,
     errors.NotFound: 404,
+    errors.AccessDenied: 403,
     errors.OverLimit: 429,
     errors.Throttled: 429,
     errors.Unavailable: 503,

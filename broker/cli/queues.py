@@ -23,6 +23,7 @@ from rich.table import Table
 
 from broker.cli.server import main
 from broker.config import DEFAULT_PORT
+from broker.core.accounts import DEVELOPMENT_ACCESS_KEY_ID, DEVELOPMENT_SECRET_ACCESS_KEY
 from broker.sdk import Client, MessageData, QueueInfo
 from broker.sdk.errors import ApiError, BrokerClientError
 
@@ -57,13 +58,14 @@ def client_options(command: F) -> F:
     @click.option(
         "--access-key-id",
         envvar=["BROKER_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"],
-        default="local",
+        # The development credentials a broker on a loopback address accepts.
+        default=DEVELOPMENT_ACCESS_KEY_ID,
         help="Env BROKER_ACCESS_KEY_ID or AWS_ACCESS_KEY_ID.",
     )
     @click.option(
         "--secret-access-key",
         envvar=["BROKER_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"],
-        default="local",
+        default=DEVELOPMENT_SECRET_ACCESS_KEY,
         help="Env BROKER_SECRET_ACCESS_KEY or AWS_SECRET_ACCESS_KEY.",
     )
     @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], default="us-east-1")

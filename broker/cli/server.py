@@ -36,6 +36,8 @@ def main() -> None:
 
     \b
     Server:  serve, migrate
+    Admin:   admin accounts create|list, admin keys create|list|disable|enable|rotate|delete,
+             admin rotate-encryption-key
     Client:  queues create|list|show|delete|purge, send, receive, tail, redrive
              (against a running broker: --endpoint-url or BROKER_ENDPOINT_URL)
     Local:   test-pattern
@@ -71,8 +73,10 @@ def serve(**flags: Any) -> None:
     if settings.migrate:
         migrations.upgrade(url)
     settings = Settings.from_env(**{**flags, "database_url": url})
+    scheme = "https" if settings.tls_cert_file else "http"
     click.echo(
-        f"broker {__version__} serving SQS on http://{settings.host}:{settings.port}/", err=True
+        f"broker {__version__} serving SQS on {scheme}://{settings.host}:{settings.port}/",
+        err=True,
     )
     app: Any
     if settings.workers == 1:
@@ -94,6 +98,8 @@ def serve(**flags: Any) -> None:
         # Long polls last up to 20 s: let them finish on shutdown, then stop.
         timeout_graceful_shutdown=25,
         timeout_keep_alive=75,
+        ssl_certfile=str(settings.tls_cert_file) if settings.tls_cert_file else None,
+        ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
     )
     del embedded_server  # kept alive until here; the embedded server stops with the last user
 

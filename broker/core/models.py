@@ -21,6 +21,10 @@ class Caller:
     account_id: str = DEFAULT_ACCOUNT_ID
     access_key_id: str = ""
     region: str = "us-east-1"
+    admin: bool = False
+    """The key may use the administration endpoints (accounts and keys)."""
+    key_policy: str | None = None
+    """The key's own IAM policy document, narrowing what it may do (None: no narrowing)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from broker.core import message_rules, queue_attributes
+from broker.core import access, access_policies, message_rules, queue_attributes
 from broker.core.models import (
     Caller,
     EntryFailure,
@@ -49,7 +49,9 @@ from broker.core.wakeups import WakeupHub
 from broker.errors import (
     BrokerError,
     InvalidAttributeName,
+    InvalidAttributeValue,
     InvalidParameterValue,
+    InvalidPolicyDocument,
     MessageNotInflight,
     MissingParameter,
     PurgeQueueInProgress,
@@ -134,6 +136,7 @@ class BrokerService:
         )
         arn = queue_arn(self.limits.region, caller.account_id, name)
         await self._check_redrive(caller, given, fifo, arn)
+        _check_policy(given)
         _check_tags(tags, existing=0)
         full = queue_attributes.with_defaults(given, fifo=fifo)
         cooldown = self.limits.delete_recreate_cooldown_seconds
@@ -166,21 +169,37 @@ class BrokerService:
         raise QueueAlreadyExists(f"The queue {name} is being deleted and re-created concurrently.")
 
     async def get_queue(
-        self, caller: Caller, name: str, owner_account_id: str | None = None
+        self,
+        caller: Caller,
+        name: str,
+        owner_account_id: str | None = None,
+        action: str | None = None,
     ) -> Queue:
+        """The queue ``name`` of ``owner_account_id`` (default: the caller's account).
+
+        ``action`` (``sqs:SendMessage``...) is what the caller is about to do: another
+        account's queue, or any queue for a key with a policy, needs the queue's ``Policy`` and
+        the key's policy to allow it (``AccessDenied``). Without an action only the caller's own
+        account is reachable.
+        """
         account = owner_account_id or caller.account_id
-        if account != caller.account_id:
-            # Cross-account access arrives with resource policies; until then it does not exist.
+        if account != caller.account_id and action is None:
             raise QueueNotFound()
         key = (account, name)
         cached = self._cache.get(key)
         if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        queue = await self._store.get_queue(account, name)
-        if queue is None:
-            self._cache.pop(key, None)
-            raise QueueNotFound()
-        return self._remember(queue)
+            queue = cached[1]
+        else:
+            found = await self._store.get_queue(account, name)
+            if found is None:
+                self._cache.pop(key, None)
+                raise QueueNotFound()
+            queue = self._remember(found)
+        if action is not None:
+            access.authorize(
+                caller, action, queue.arn, queue.account_id, queue.attributes.get("Policy")
+            )
+        return queue
 
     async def list_queues(
         self, caller: Caller, prefix: str | None, max_results: int | None, next_token: str | None
@@ -237,6 +256,7 @@ class BrokerService:
             max_message_bytes=self.limits.max_message_bytes,
         )
         await self._check_redrive(caller, given, queue.fifo, queue.arn)
+        _check_policy(given)
         unset = [
             k
             for k, v in given.items()
@@ -248,6 +268,35 @@ class BrokerService:
             self._forget(queue)
             raise QueueNotFound()
         self._remember(updated)
+
+    async def add_permission(
+        self,
+        caller: Caller,
+        queue: Queue,
+        label: str,
+        account_ids: Sequence[str],
+        actions: Sequence[str],
+    ) -> None:
+        """AddPermission: a statement ``label`` in the queue's ``Policy`` sharing ``actions``."""
+        current = await self._fresh(queue)
+        policy = access_policies.sqs_add_permission(
+            current.attributes.get("Policy"),
+            queue_arn=queue.arn,
+            label=label,
+            account_ids=account_ids,
+            actions=actions,
+        )
+        await self._updated(
+            queue, await self._store.update_queue_attributes(queue.id, {"Policy": policy}, [])
+        )
+
+    async def remove_permission(self, caller: Caller, queue: Queue, label: str) -> None:
+        current = await self._fresh(queue)
+        policy = access_policies.sqs_remove_permission(
+            current.attributes.get("Policy"), label=label
+        )
+        set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
+        await self._updated(queue, await self._store.update_queue_attributes(queue.id, set_, unset))
 
     async def tag_queue(self, caller: Caller, queue: Queue, tags: Mapping[str, str]) -> None:
         if not tags:
@@ -781,3 +830,14 @@ def _epoch_ms(moment: datetime | None) -> str | None:
 
 def new_secret() -> bytes:
     return secrets.token_bytes(32)
+
+
+def _check_policy(attributes: Mapping[str, str]) -> None:
+    policy = attributes.get("Policy")
+    if policy:
+        try:
+            access_policies.parse_policy(policy)
+        except InvalidPolicyDocument as exc:
+            raise InvalidAttributeValue(
+                f"Invalid value for the parameter Policy. Reason: {exc.message}"
+            ) from None

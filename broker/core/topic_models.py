@@ -55,6 +55,9 @@ class QueueTarget:
     fifo: bool
     content_based_deduplication: bool = False
     group_scoped_deduplication: bool = False
+    account_id: str = ""
+    policy: str | None = None
+    """The queue's ``Policy``: another account's topic delivers only when it allows that."""
 
 
 @dataclass(frozen=True)

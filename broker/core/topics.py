@@ -13,6 +13,7 @@ import binascii
 import functools
 import hashlib
 import json
+import re
 import secrets
 import time
 import uuid
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from broker.core import delivery_policy, message_rules, topic_attributes
+from broker.core import access, access_policies, delivery_policy, message_rules, topic_attributes
 from broker.core.envelopes import Envelopes, envelope_attributes
 from broker.core.models import Caller, EntryFailure, MessageAttributes
 from broker.core.ports import (
@@ -61,6 +62,7 @@ from broker.errors import (
     BrokerError,
     EmptyBatchRequest,
     InvalidPattern,
+    InvalidPolicyDocument,
     InvalidRequest,
     NotFound,
 )
@@ -157,6 +159,7 @@ class TopicService:
         fifo = attributes.get("FifoTopic", "false").lower() == "true"
         topic_attributes.check_topic_name(name, fifo)
         topic_attributes.check_topic_attributes(attributes, fifo, creating=True)
+        _check_policy(attributes.get("Policy", ""))
         topic_attributes.check_tags(tags)
         if len(tags) > topic_attributes.MAX_TAGS:
             raise TagLimitExceeded("Could not complete request: tag quota of per resource exceeded")
@@ -180,7 +183,9 @@ class TopicService:
             return self._remember(existing)
         raise invalid("Topic is being deleted and re-created concurrently")
 
-    async def topic(self, caller: Caller, arn: str) -> Topic:
+    async def topic(self, caller: Caller, arn: str, action: str | None = None) -> Topic:
+        """The topic ``arn``; another account's (or any, for a key with a policy) only when the
+        topic's ``Policy`` and the key's allow ``action`` (``sns:Publish``...)."""
         _check_arn(arn, "TopicArn")
         cached = self._topics.get(arn)
         if cached is not None and cached[0] > time.monotonic():
@@ -191,8 +196,12 @@ class TopicService:
                 self._topics.pop(arn, None)
                 raise topic_not_found()
             topic = self._remember(found)
-        if topic.account_id != caller.account_id:
-            raise topic_not_found()
+        if action is None:
+            if topic.account_id != caller.account_id:
+                raise topic_not_found()
+            return topic
+        policy = topic.attributes.get("Policy") or _default_policy(topic)
+        access.authorize(caller, action, topic.arn, topic.account_id, policy)
         return topic
 
     async def delete_topic(self, caller: Caller, arn: str) -> None:
@@ -214,7 +223,7 @@ class TopicService:
         return topics, None
 
     async def get_topic_attributes(self, caller: Caller, arn: str) -> dict[str, str]:
-        topic = await self._fresh(caller, arn)
+        topic = await self._fresh(caller, arn, "sns:GetTopicAttributes")
         confirmed, pending = await self._store.subscription_counts(topic.id)
         policy, _ = delivery_policy.topic_policy(topic.attributes.get("DeliveryPolicy", ""))
         out = {
@@ -234,8 +243,10 @@ class TopicService:
         return out
 
     async def set_topic_attributes(self, caller: Caller, arn: str, name: str, value: str) -> None:
-        topic = await self._fresh(caller, arn)
+        topic = await self._fresh(caller, arn, "sns:SetTopicAttributes")
         topic_attributes.check_topic_attributes({name: value}, topic.fifo, creating=False)
+        if name == "Policy":
+            _check_policy(value)
         unset = [name] if value == "" else []
         updated = await self._store.update_topic_attributes(
             topic.id, {} if unset else {name: value}, unset
@@ -244,6 +255,58 @@ class TopicService:
             self._forget(topic)
             raise topic_not_found()
         self._remember(updated)
+
+    async def add_permission(
+        self,
+        caller: Caller,
+        arn: str,
+        label: str,
+        account_ids: Sequence[str],
+        actions: Sequence[str],
+    ) -> None:
+        """AddPermission: a statement ``label`` in the topic's ``Policy`` letting the accounts
+        call the actions (``Publish``, ``Subscribe``...) on the topic."""
+        topic = await self._fresh(caller, arn, "sns:AddPermission")
+        if not label or not _LABEL.fullmatch(label):
+            raise invalid("Label")
+        if not account_ids or not all(_ACCOUNT_ID.fullmatch(a) for a in account_ids):
+            raise invalid("AWSAccountId")
+        if not actions or not all(_ACTION_NAME.fullmatch(a) for a in actions):
+            raise invalid("ActionName")
+        document = json.loads(topic.attributes.get("Policy") or _default_policy(topic))
+        statements = document["Statement"]
+        if not isinstance(statements, list):
+            statements = document["Statement"] = [statements]
+        if any(s.get("Sid") == label for s in statements):
+            raise invalid("Statement already exists")
+        principals = [access_policies.root_arn(a) for a in account_ids]
+        statements.append(
+            {
+                "Sid": label,
+                "Effect": "Allow",
+                "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+                "Action": [f"SNS:{a}" for a in actions],
+                "Resource": topic.arn,
+            }
+        )
+        await self._set_policy(topic, json.dumps(document, separators=(",", ":")))
+
+    async def remove_permission(self, caller: Caller, arn: str, label: str) -> None:
+        topic = await self._fresh(caller, arn, "sns:RemovePermission")
+        document = json.loads(topic.attributes.get("Policy") or _default_policy(topic))
+        statements = document["Statement"]
+        statements = statements if isinstance(statements, list) else [statements]
+        kept = [s for s in statements if s.get("Sid") != label]
+        if not label or len(kept) == len(statements):
+            raise invalid("Label")
+        document["Statement"] = kept
+        await self._set_policy(topic, json.dumps(document, separators=(",", ":")) if kept else "")
+
+    async def _set_policy(self, topic: Topic, policy: str) -> None:
+        if policy:
+            access_policies.parse_policy(policy)  # never store a document we would refuse
+        set_, unset = ({"Policy": policy}, []) if policy else ({}, ["Policy"])
+        self._updated(topic, await self._store.update_topic_attributes(topic.id, set_, unset))
 
     # -- tags -------------------------------------------------------------------------------
 
@@ -279,7 +342,7 @@ class TopicService:
         return_arn: bool,
         base_url: str,
     ) -> str:
-        topic = await self.topic(caller, arn)
+        topic = await self.topic(caller, arn, "sns:Subscribe")
         protocol = protocol.lower()
         _check_endpoint(topic, protocol, endpoint)
         given = self._checked_subscription_attributes(topic, protocol, attributes, {})
@@ -326,7 +389,11 @@ class TopicService:
     async def list_subscriptions(
         self, caller: Caller, topic_arn_: str | None, next_token: str | None
     ) -> tuple[list[Subscription], str | None]:
-        topic_id = (await self._fresh(caller, topic_arn_)).id if topic_arn_ else None
+        topic_id = (
+            (await self._fresh(caller, topic_arn_, "sns:ListSubscriptionsByTopic")).id
+            if topic_arn_
+            else None
+        )
         after = 0
         if next_token:
             decoded = _decode_token(next_token)
@@ -469,7 +536,7 @@ class TopicService:
     async def publish(
         self, caller: Caller, arn: str, entry: PublishEntry, base_url: str
     ) -> Published:
-        topic = await self.topic(caller, arn)
+        topic = await self.topic(caller, arn, "sns:Publish")
         self._check_entry(topic, entry)
         [published] = await self._publish(caller, topic, [entry], base_url)
         return published
@@ -477,7 +544,7 @@ class TopicService:
     async def publish_batch(
         self, caller: Caller, arn: str, entries: Sequence[PublishEntry], base_url: str
     ) -> list[Published | EntryFailure]:
-        topic = await self.topic(caller, arn)
+        topic = await self.topic(caller, arn, "sns:Publish")
         if not entries:
             raise EmptyBatchRequest("The batch request doesn't contain any entries")
         message_rules.check_batch_ids([e.id for e in entries])
@@ -529,7 +596,8 @@ class TopicService:
         cached = self._routing.get(topic.id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        routing = _Routing(await self._store.topic_routes(topic.id), self._language)
+        routes = [_permitted(topic, r) for r in await self._store.topic_routes(topic.id)]
+        routing = _Routing(routes, self._language)
         self._routing[topic.id] = (time.monotonic() + self.limits.cache_seconds, routing)
         return routing
 
@@ -696,9 +764,9 @@ class TopicService:
 
     # -- cache ------------------------------------------------------------------------------
 
-    async def _fresh(self, caller: Caller, arn: str) -> Topic:
+    async def _fresh(self, caller: Caller, arn: str, action: str | None = None) -> Topic:
         self._topics.pop(arn, None)
-        return await self.topic(caller, arn)
+        return await self.topic(caller, arn, action)
 
     def _updated(self, topic: Topic, updated: Topic | None) -> None:
         if updated is None:
@@ -737,6 +805,40 @@ def _sha256(text: str) -> str:
 
 def _content_dedup(topic: Topic) -> bool:
     return topic.attributes.get("ContentBasedDeduplication", "false").lower() == "true"
+
+
+SNS_PRINCIPAL = "sns.amazonaws.com"
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_ACTION_NAME = re.compile(r"[A-Za-z]{1,64}")
+
+
+def _check_policy(policy: str) -> None:
+    if policy:
+        try:
+            access_policies.parse_policy(policy)
+        except InvalidPolicyDocument as exc:
+            raise invalid(f"Policy: {exc.message}") from None
+
+
+def _permitted(topic: Topic, route: Route) -> Route:
+    """The route, without its queue when the queue belongs to another account whose ``Policy``
+    does not let this topic send to it (SNS then drops the message for that subscription)."""
+    queue = route.queue
+    if queue is None or not queue.account_id or queue.account_id == topic.account_id:
+        return route
+    queue_arn = route.subscription.endpoint
+    if access.service_may(
+        SNS_PRINCIPAL,
+        "sqs:SendMessage",
+        queue_arn,
+        queue.account_id,
+        queue.policy,
+        source_arn=topic.arn,
+        source_account=topic.account_id,
+    ):
+        return route
+    return Route(route.subscription, None)
 
 
 def _check_arn(arn: str, parameter: str) -> None:

@@ -385,3 +385,33 @@ event_replays = _named(
     Column("replay_start_time", TZ),
     Column("replay_end_time", TZ),
 )
+# -- accounts and access keys, migration 0004 ---------------------------------------------------
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+)
+Index("accounts_name", accounts.c.name, unique=True)
+
+# The secret is encrypted by the application (BROKER_SECRET_ENCRYPTION_KEY), never stored in clear.
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", Text, primary_key=True),
+    Column(
+        "account_id",
+        Text,
+        ForeignKey("broker.accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'Active'")),
+    Column("admin", Boolean, nullable=False, server_default=text("false")),
+    Column("policy", Text),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    Column("last_used_at", TZ),
+)
+Index("access_keys_by_account", access_keys.c.account_id, access_keys.c.access_key_id)

@@ -171,6 +171,8 @@ class TopicStore(NamedStatements):
                     queue_id=row["queue_id"],
                     fifo=row["queue_fifo"],
                     group_scoped_deduplication=row["queue_dedup_scope"] == "messageGroup",
+                    account_id=row["queue_account_id"],
+                    policy=row["queue_policy"],
                 )
             routes.append(Route(_subscription(row), queue))
         return routes

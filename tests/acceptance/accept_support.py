@@ -42,6 +42,9 @@ BASE_ENV: dict[str, str] = {
     "BROKER_POOL_MIN_SIZE": "1",
     "BROKER_POOL_MAX_SIZE": "12",
     "BROKER_DELETE_RECREATE_COOLDOWN_SECONDS": "0",
+    # Every client of the acceptance tier signs with the root account's key.
+    "BROKER_ROOT_ACCESS_KEY_ID": ACCESS_KEY,
+    "BROKER_ROOT_SECRET_ACCESS_KEY": SECRET_KEY,
 }
 
 
@@ -56,7 +59,8 @@ class BrokerProcess:
 
     def __init__(self, database_url: str, env: Mapping[str, str], log_dir: Path) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = bool(env.get("BROKER_TLS_CERT_FILE"))
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"broker-{self.port}-{uuid.uuid4().hex[:6]}.log"
         self._log = self.log_path.open("wb")
         full_env = {**os.environ, **BASE_ENV, **env}
@@ -99,7 +103,8 @@ class BrokerProcess:
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         last = "no answer"
-        with httpx.Client(timeout=2.0) as client:
+        # A TLS broker serves a self-signed test certificate.
+        with httpx.Client(timeout=2.0, verify=not self.tls) as client:
             while time.monotonic() < deadline:
                 code = self.process.poll()
                 if code is not None:

@@ -455,21 +455,37 @@ def test_redrive_policy_to_a_missing_queue_fails_with_invalid_parameter_value(
     assert error_code(caught.value) == "InvalidParameterValue"
 
 
-# --- AWS-only actions -------------------------------------------------------------------------
+# --- permissions (cross-account use is in test_accept_auth) -----------------------------------
 
 
-def test_add_permission_fails_with_unsupported_operation(sqs: Any, queue_name: str):
+def test_add_permission_writes_a_policy_statement_and_refuses_bad_input(sqs: Any, queue_name: str):
     url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    sqs.add_permission(
+        QueueUrl=url, Label="l", AWSAccountIds=["123456789012"], Actions=["SendMessage"]
+    )
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
+    statement = json.loads(attributes["Policy"])["Statement"][0]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert statement["Action"] == "SQS:SendMessage"
+    for label, accounts, actions in (
+        ("l", ["123456789012"], ["SendMessage"]),  # the label exists
+        ("m", ["not-an-account"], ["SendMessage"]),
+        ("m", ["123456789012"], ["CreateQueue"]),  # only the owner may
+    ):
+        with pytest.raises(ClientError) as caught:
+            sqs.add_permission(QueueUrl=url, Label=label, AWSAccountIds=accounts, Actions=actions)
+        assert error_code(caught.value) == "InvalidParameterValue"
+        assert http_status(caught.value) == 400
+
+
+def test_remove_permission_removes_the_statement_and_the_empty_policy(sqs: Any, queue_name: str):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    sqs.add_permission(
+        QueueUrl=url, Label="l", AWSAccountIds=["123456789012"], Actions=["ReceiveMessage"]
+    )
+    sqs.remove_permission(QueueUrl=url, Label="l")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "Policy" not in attributes
     with pytest.raises(ClientError) as caught:
-        sqs.add_permission(
-            QueueUrl=url, Label="l", AWSAccountIds=["123456789012"], Actions=["SendMessage"]
-        )
-    assert error_code(caught.value) == "AWS.SimpleQueueService.UnsupportedOperation"
-    assert isinstance(caught.value, sqs.exceptions.UnsupportedOperation)
-    assert http_status(caught.value) == 400
-
-
-def test_remove_permission_fails_with_unsupported_operation(sqs: Any, queue_name: str):
-    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
-    with pytest.raises(sqs.exceptions.UnsupportedOperation):
         sqs.remove_permission(QueueUrl=url, Label="l")
+    assert error_code(caught.value) == "InvalidParameterValue"

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from request_signing import TEST_ACCESS_KEY, TEST_SECRET_KEY, Resigner
 from starlette.applications import Starlette
 
 from broker.api import api_routes
@@ -18,7 +19,10 @@ from broker.core.service import BrokerService
 from broker.protocols.aws import aws_routes
 from broker.sdk import AsyncClient, RetryPolicy
 
-CALLER = Caller(access_key_id="AKIDTEST")
+CALLER = Caller(access_key_id=TEST_ACCESS_KEY)
+
+
+TEST_ENCRYPTION_KEY = "kZvc3Rh8Dm2SxmD4dcjzJYvs3o5PAnbTg8sz7L0l9Bk="
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
@@ -30,6 +34,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "purge_cooldown_seconds": 60,
         "janitor_interval_seconds": 3600.0,  # tests drive the janitor by hand
         "queue_cache_seconds": 0.5,
+        "root_access_key_id": TEST_ACCESS_KEY,
+        "root_secret_access_key": TEST_SECRET_KEY,
+        "secret_encryption_key": TEST_ENCRYPTION_KEY,
     }
     values.update(overrides)
     return Settings(**values)
@@ -78,8 +85,18 @@ def rest_app(broker: Broker) -> Starlette:
     topics = broker.topics
     return Starlette(
         routes=[
-            *api_routes(broker.service, None, topics=topics.service if topics else None),
-            *aws_routes(broker.service, None, sns=topics.endpoint if topics else None),
+            *api_routes(
+                broker.service,
+                None,
+                topics=topics.service if topics else None,
+                authenticator=broker.authenticator,
+            ),
+            *aws_routes(
+                broker.service,
+                None,
+                sns=topics.endpoint if topics else None,
+                authenticator=broker.authenticator,
+            ),
         ]
     )
 
@@ -88,7 +105,11 @@ def rest_app(broker: Broker) -> Starlette:
 async def http(broker: Broker) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=rest_app(broker))
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://broker.test", headers=BEARER, timeout=30
+        transport=transport,
+        base_url="http://broker.test",
+        headers=BEARER,
+        timeout=30,
+        auth=Resigner(),
     ) as client:
         yield client
 

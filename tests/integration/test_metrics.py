@@ -10,6 +10,7 @@ import orjson
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from request_signing import Resigner
 
 from broker.app import Broker, create_app
 from broker.config import Settings
@@ -39,6 +40,8 @@ def app_settings(database_url: str, **overrides: Any) -> Settings:
         "janitor_interval_seconds": 3600.0,  # the tests drive the janitor
         "metrics_interval_seconds": 3600.0,  # and the gauge collection
         "delete_recreate_cooldown_seconds": 0,
+        "root_access_key_id": "AKIDEXAMPLE",
+        "root_secret_access_key": "secret",
     }
     values.update(overrides)
     return Settings(**values)
@@ -48,6 +51,7 @@ def app_settings(database_url: str, **overrides: Any) -> Settings:
 def client(fresh_database_url: str) -> Iterator[TestClient]:
     app = create_app(app_settings(fresh_database_url), configure_logging=False)
     with TestClient(app) as client:
+        client.auth = Resigner()
         yield client
 
 
@@ -65,6 +69,7 @@ def sqs(client: TestClient, action: str, status: int = 200, **params: Any) -> di
             "Content-Type": "application/x-amz-json-1.0",
             "Authorization": AUTH,
         },
+        auth=Resigner(),
     )
     assert response.status_code == status, response.text
     result: dict[str, Any] = response.json() if response.content else {}

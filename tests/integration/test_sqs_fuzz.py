@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from request_signing import Resigner
 
 from broker.app import create_app
 from broker.config import Settings
@@ -112,9 +113,12 @@ def client(database_url: str) -> Iterator[TestClient]:
         pool_max_size=4,
         janitor_interval_seconds=3600.0,
         metrics_interval_seconds=3600.0,
+        root_access_key_id="AKIDFUZZ",
+        root_secret_access_key="secret",
     )
     app = create_app(settings_, configure_logging=False)
     with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.auth = Resigner({"AKIDFUZZ": "secret"})
         # One real queue, so that a share of the requests get past the lookup.
         test_client.post(
             "/", content=b'{"QueueName": "fuzz"}', headers=_json_headers("CreateQueue")
@@ -176,3 +180,40 @@ def test_query_requests_never_fail_on_the_server(client: TestClient, action: str
     if response.status_code >= 400:
         root = ElementTree.fromstring(response.content)
         assert root.tag.endswith("ErrorResponse")
+
+
+_PRINTABLE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200)
+
+
+@FUZZ
+@given(
+    authorization=st.one_of(
+        _PRINTABLE,
+        st.builds(
+            "AWS4-HMAC-SHA256 Credential={}/{}/{}/{}/aws4_request, SignedHeaders={}, "
+            "Signature={}".format,
+            st.sampled_from(["AKIDFUZZ", "AKIDOTHER", ""]) | _PRINTABLE,
+            st.sampled_from(["20261126", "2026112", "x"]),
+            st.sampled_from(["us-east-1", ""]) | _PRINTABLE,
+            st.sampled_from(["sqs", "sns", "events", "s3"]),
+            st.sampled_from(["host;x-amz-date", "host", ""]) | _PRINTABLE,
+            st.sampled_from(["0" * 64, "zz", ""]) | _PRINTABLE,
+        ),
+    ),
+    date=st.sampled_from(["20261126T000000Z", "", "garbage"]) | _PRINTABLE,
+    json=st.booleans(),
+)
+def test_fuzzed_authorization_headers_never_fail_on_the_server(
+    client: TestClient, authorization: str, date: str, json: bool
+):
+    headers = {"Authorization": authorization, "X-Amz-Date": date}
+    if json:
+        headers.update(_json_headers("ListQueues"))
+        headers["Authorization"] = authorization
+        response = client.post("/", content=b"{}", headers=headers, auth=None)
+    else:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        response = client.post(
+            "/", data={"Action": "ListQueues", "Version": "2012-11-05"}, headers=headers, auth=None
+        )
+    assert 400 <= response.status_code < 500, response.text

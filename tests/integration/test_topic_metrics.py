@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from request_signing import Resigner
 
 from broker.app import create_app
 from broker.core.models import Caller, MessageAttributeValue
@@ -95,6 +96,7 @@ def endpoints() -> Iterator[Endpoints]:
 def client(fresh_database_url: str) -> Iterator[TestClient]:
     app = create_app(app_settings(fresh_database_url), configure_logging=False)
     with TestClient(app) as client:
+        client.auth = Resigner()
         yield client
 
 

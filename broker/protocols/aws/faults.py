@@ -40,6 +40,13 @@ MISSING_AUTHENTICATION_TOKEN = Fault(
     _CORAL + "MissingAuthenticationTokenException", "MissingAuthenticationToken", 403
 )
 INCOMPLETE_SIGNATURE = Fault(_CORAL + "IncompleteSignatureException", "IncompleteSignature", 400)
+# Signature verification. The JSON ``__type`` is what JSON services send; the Query code is what
+# SQS and SNS report (and what query-compatible SDKs read from ``x-amzn-query-error``).
+INVALID_CLIENT_TOKEN_ID = Fault(_CORAL + "UnrecognizedClientException", "InvalidClientTokenId", 403)
+SIGNATURE_DOES_NOT_MATCH = Fault(_CORAL + "InvalidSignatureException", "SignatureDoesNotMatch", 403)
+REQUEST_EXPIRED = Fault(_CORAL + "RequestExpired", "RequestExpired", 400)
+ACCESS_DENIED = Fault(_CORAL + "AccessDeniedException", "AccessDenied", 403)
+THROTTLING = Fault(_CORAL + "ThrottlingException", "ThrottlingException", 400)
 UNKNOWN_OPERATION = Fault(_CORAL + "UnknownOperationException", "InvalidAction", 400)
 INVALID_ACTION = Fault("InvalidAction", "InvalidAction", 400)
 MISSING_ACTION = Fault("MissingAction", "MissingAction", 400)

@@ -20,10 +20,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from broker import errors
 from broker.core.service import BrokerService
 from broker.metrics.instruments import CURRENT_REQUEST, UNKNOWN, Instruments, request_context
 from broker.protocols.aws import faults
-from broker.protocols.aws.context import authenticate, new_request_id
+from broker.protocols.aws.context import (
+    Authenticator,
+    ThrottledFault,
+    http_request,
+    new_request_id,
+)
 from broker.protocols.aws.events.endpoint import EventsEndpoint
 from broker.protocols.aws.faults import AwsFault
 from broker.protocols.aws.json_protocol import JSON_1_0, JSON_1_1, json_error_response
@@ -31,6 +37,7 @@ from broker.protocols.aws.query_protocol import parse_query_params, xml_error_re
 from broker.protocols.aws.sns.actions import ACTIONS as SNS_ACTIONS
 from broker.protocols.aws.sns.actions import UNSIGNED_ACTIONS
 from broker.protocols.aws.sns.endpoint import SnsEndpoint
+from broker.protocols.aws.sns.faults import sns_fault
 from broker.protocols.aws.sqs.actions import ACTIONS as SQS_ACTIONS
 from broker.protocols.aws.sqs.endpoint import (
     SQS_VERSION,
@@ -39,6 +46,7 @@ from broker.protocols.aws.sqs.endpoint import (
     sqs_query,
     sqs_query_error,
 )
+from broker.protocols.aws.sqs.faults import sqs_fault
 from broker.protocols.aws.sqs.queue_urls import queue_path
 
 # A 1 MiB SQS message can triple on the wire: JSON escapes a 4-byte emoji as a 12-byte surrogate
@@ -86,16 +94,29 @@ def query_service(fields: Mapping[str, str], scope_service: str | None) -> str:
     return ""
 
 
+def protocol_fault(fault: AwsFault, service_name: str) -> AwsFault:
+    """A throttled request answers with its protocol's own throttling code."""
+    if not isinstance(fault, ThrottledFault):
+        return fault
+    if service_name == "sqs":
+        return AwsFault(sqs_fault(errors.Throttled("")), fault.message)
+    if service_name == "sns":
+        return AwsFault(sns_fault(errors.Throttled("")), fault.message)
+    return fault
+
+
 class AwsEndpoint:
     def __init__(
         self,
         service: BrokerService,
         public_url: str | None,
         max_body_bytes: int,
+        authenticator: Authenticator,
         instruments: Instruments | None = None,
         sns: SnsEndpoint | None = None,
         events: EventsEndpoint | None = None,
     ) -> None:
+        self._auth = authenticator
         self._sns = sns
         self._events = events
         self._service = service
@@ -146,7 +167,9 @@ class AwsEndpoint:
                 context.action = action
         try:
             body = await read_body(request, self._max_body_bytes)
-            _, caller = authenticate(request.headers, request.query_params)
+            _, caller = await self._auth.authenticate(
+                http_request(request, body), request.query_params
+            )
             if context is not None:
                 context.account = caller.account_id
             if prefix == "AmazonSQS":
@@ -156,7 +179,8 @@ class AwsEndpoint:
             if prefix == "AWSEvents" and self._events is not None:
                 return await self._events.handle(caller, action, body, request_id)
             raise AwsFault(faults.UNKNOWN_OPERATION, f"Unrecognized operation {target}.")
-        except AwsFault as fault:
+        except AwsFault as raised:
+            fault = protocol_fault(raised, "sqs" if prefix == "AmazonSQS" else "")
             if prefix == "AmazonSQS":
                 return sqs_json_error(fault.fault, fault.message, request_id)
             content_type = (
@@ -172,13 +196,17 @@ class AwsEndpoint:
                 request.url.query, body, request.headers.get("content-type", "")
             )
             try:
-                signed, caller = authenticate(request.headers, fields)
+                signed, caller = await self._auth.authenticate(http_request(request, body), fields)
                 service_name = query_service(fields, signed.credential.service)
             except AwsFault:
                 # Answer in the format of the service the request was meant for.
                 service_name = query_service(fields, None)
                 link = fields.get("Action", "")
-                if self._sns and service_name != "sqs" and link in UNSIGNED_ACTIONS:
+                # Only unsigned requests: a bad signature is refused, not downgraded.
+                unsigned = (
+                    "authorization" not in request.headers and "X-Amz-Signature" not in fields
+                )
+                if self._sns and service_name != "sqs" and link in UNSIGNED_ACTIONS and unsigned:
                     # The SubscribeURL / UnsubscribeURL links a subscriber follows (unsigned).
                     return await self._sns.handle(
                         None, self._base_url(request), link, fields, request_id
@@ -211,7 +239,8 @@ class AwsEndpoint:
             return await sqs_query(
                 self._service, caller, self._base_url(request), action, fields, request_id
             )
-        except AwsFault as fault:
+        except AwsFault as raised:
+            fault = protocol_fault(raised, service_name)
             if service_name == "sns":
                 return xml_error_response(fault.fault, fault.message, request_id, SNS_NAMESPACE)
             return sqs_query_error(fault.fault, fault.message, request_id)
@@ -224,13 +253,17 @@ def aws_routes(
     instruments: Instruments | None = None,
     sns: SnsEndpoint | None = None,
     events: EventsEndpoint | None = None,
+    *,
+    authenticator: Authenticator,
 ) -> list[BaseRoute]:
     """Routes serving the AWS wire protocols on ``/`` and on every other path.
 
     Mount them after any more specific routes: the catch-all path matches everything.
     ``instruments`` times every request (``broker_http_request_duration_seconds``).
     """
-    endpoint = AwsEndpoint(service, public_url, max_body_bytes, instruments, sns, events)
+    endpoint = AwsEndpoint(
+        service, public_url, max_body_bytes, authenticator, instruments, sns, events
+    )
     methods = ["GET", "POST"]
     return [
         Route("/", endpoint.handle, methods=methods),

@@ -93,7 +93,8 @@ LIMIT %(limit)s;
 -- name: topic_routes
 -- SQS endpoints resolve to their live queue here, once per cache period, not per publish.
 SELECT s.*, q.id AS queue_id, q.fifo AS queue_fifo,
-       q.attributes ->> 'DeduplicationScope' AS queue_dedup_scope
+       q.attributes ->> 'DeduplicationScope' AS queue_dedup_scope,
+       q.account_id AS queue_account_id, q.attributes ->> 'Policy' AS queue_policy
 FROM broker.subscriptions s
 LEFT JOIN broker.queues q
   ON s.protocol = 'sqs' AND q.arn = s.endpoint AND q.deleted_at IS NULL

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from key_table import KeyTable
 
 from broker import errors
 from broker.api import QUEUE_OPERATIONS
@@ -12,6 +13,8 @@ from broker.api.auth import authenticate, parse_secret_credential
 from broker.api.openapi import docs_page, openapi_document
 from broker.api.problems import ApiProblem, error_identity, problem_body, title_of
 from broker.api.wire import Body, attribute_value, parse_json
+from broker.protocols.aws.context import Authenticator
+from broker.protocols.aws.verification import HttpRequest
 
 
 @pytest.mark.parametrize(
@@ -72,16 +75,32 @@ def test_credentials_schemes() -> None:
         with pytest.raises(ApiProblem) as caught:
             parse_secret_credential(bad)
         assert caught.value.status == 401
-    caller = authenticate({"authorization": "Bearer AKID:s"}, {}, "eu-west-1")
+
+
+async def test_credentials_are_verified() -> None:
+    authenticator = Authenticator(KeyTable({"AKID": "s"}))
+
+    def request(authorization: str | None) -> HttpRequest:
+        headers = [("host", "broker.test")]
+        if authorization is not None:
+            headers.append(("authorization", authorization))
+        return HttpRequest("GET", "/v1/queues", "", headers, b"")
+
+    caller = await authenticate(authenticator, request("Bearer AKID:s"), {}, "eu-west-1")
     assert (caller.access_key_id, caller.region) == ("AKID", "eu-west-1")
-    sigv4 = (
-        "AWS4-HMAC-SHA256 Credential=AKID2/20240101/us-east-2/sqs/aws4_request, "
-        "SignedHeaders=host, Signature=ab12"
-    )
-    assert authenticate({"authorization": sigv4}, {}, "eu-west-1").region == "us-east-2"
-    with pytest.raises(ApiProblem) as missing:
-        authenticate({}, {}, "us-east-1")
-    assert (missing.value.status, missing.value.code) == (401, "MissingAuthenticationToken")
+    for authorization, code in (
+        ("Bearer AKID:wrong", "SignatureDoesNotMatch"),
+        ("Bearer NOBODY:s", "InvalidClientTokenId"),
+        (None, "MissingAuthenticationToken"),
+        (
+            "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-2/sqs/aws4_request, "
+            "SignedHeaders=host, Signature=ab12",
+            "IncompleteSignature",  # no X-Amz-Date
+        ),
+    ):
+        with pytest.raises(ApiProblem) as refused:
+            await authenticate(authenticator, request(authorization), {}, "us-east-1")
+        assert (refused.value.status, refused.value.code) == (401, code)
 
 
 def test_body_reader_is_strict() -> None:

@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 import orjson
 import pytest
+from key_table import KeyTable
+from request_signing import Resigner
 from starlette.applications import Starlette
 
 from broker.core.models import (
@@ -27,6 +29,7 @@ from broker.core.models import (
 from broker.core.service import BrokerService
 from broker.errors import QueueNotFound, ReceiptHandleIsInvalid
 from broker.protocols.aws import aws_routes
+from broker.protocols.aws.context import Authenticator
 from broker.protocols.aws.sqs.endpoint import SQS_NAMESPACE
 
 with warnings.catch_warnings():
@@ -39,6 +42,7 @@ AUTH = (
     "SignedHeaders=content-type;host;x-amz-date, Signature=abcdef0123"
 )
 NS = {"q": SQS_NAMESPACE}
+AUTHENTICATOR = Authenticator(KeyTable({"AKIDEXAMPLE": "secret"}))
 
 
 def _json_headers(action: str, target: str = "AmazonSQS") -> dict[str, str]:
@@ -64,6 +68,17 @@ class FakeService(BrokerService):
         self.sent: list[SendEntry] = []
         self.received: list[ReceiveRequest] = []
         self.to_receive: list[ReceivedMessage] = []
+        self.permissions: list[tuple[str, str, list[str], list[str]]] = []
+
+    async def add_permission(
+        self,
+        caller: Caller,
+        queue: Queue,
+        label: str,
+        account_ids: Sequence[str],
+        actions: Sequence[str],
+    ) -> None:
+        self.permissions.append((queue.name, label, list(account_ids), list(actions)))
 
     async def create_queue(
         self, caller: Caller, name: str, attributes: Mapping[str, str], tags: Mapping[str, str]
@@ -84,7 +99,11 @@ class FakeService(BrokerService):
         return queue
 
     async def get_queue(
-        self, caller: Caller, name: str, owner_account_id: str | None = None
+        self,
+        caller: Caller,
+        name: str,
+        owner_account_id: str | None = None,
+        action: str | None = None,
     ) -> Queue:
         queue = self.queues.get(name)
         if queue is None or (owner_account_id and owner_account_id != queue.account_id):
@@ -141,8 +160,12 @@ def service() -> FakeService:
 
 @pytest.fixture
 def client(service: FakeService) -> TestClient:
-    app = Starlette(routes=aws_routes(service, None, max_body_bytes=64 * 1024))
-    return TestClient(app, base_url="http://broker.test:4566", raise_server_exceptions=False)
+    app = Starlette(
+        routes=aws_routes(service, None, max_body_bytes=64 * 1024, authenticator=AUTHENTICATOR)
+    )
+    client = TestClient(app, base_url="http://broker.test:4566", raise_server_exceptions=False)
+    client.auth = Resigner()
+    return client
 
 
 def _create(client: TestClient, name: str = "q1") -> str:
@@ -159,8 +182,11 @@ def test_json_create_queue_returns_url_from_host_header(client: TestClient) -> N
 
 
 def test_public_url_overrides_the_host(service: FakeService) -> None:
-    app = Starlette(routes=aws_routes(service, "https://mq.example.com/"))
+    app = Starlette(
+        routes=aws_routes(service, "https://mq.example.com/", authenticator=AUTHENTICATOR)
+    )
     with TestClient(app) as c:
+        c.auth = Resigner()
         assert _create(c) == "https://mq.example.com/000000000000/q1"
 
 
@@ -440,11 +466,19 @@ def test_sns_query_is_invalid_action_in_the_sns_namespace(client: TestClient) ->
     assert root.tag == "{http://sns.amazonaws.com/doc/2010-03-31/}ErrorResponse"
 
 
-def test_query_add_permission_is_unsupported_operation(client: TestClient) -> None:
+def test_query_add_permission_decodes_accounts_and_actions(
+    client: TestClient, service: FakeService
+) -> None:
     url = _create(client)
-    form = {"Action": "AddPermission", "Version": "2012-11-05", "QueueUrl": url, "Label": "l"}
+    form = {
+        "Action": "AddPermission",
+        "Version": "2012-11-05",
+        "QueueUrl": url,
+        "Label": "l",
+        "AWSAccountId.1": "111122223333",
+        "ActionName.1": "SendMessage",
+        "ActionName.2": "ReceiveMessage",
+    }
     response = client.post("/", headers=_form_headers(), content=urlencode(form))
-    assert response.status_code == 400
-    assert ET.fromstring(response.content).findtext("q:Error/q:Code", namespaces=NS) == (
-        "AWS.SimpleQueueService.UnsupportedOperation"
-    )
+    assert response.status_code == 200, response.text
+    assert service.permissions == [("q1", "l", ["111122223333"], ["SendMessage", "ReceiveMessage"])]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.core.models import DEFAULT_ACCOUNT_ID
 from broker.protocols.aws import faults
-from broker.protocols.aws.context import authenticate
 from broker.protocols.aws.faults import AwsFault
 from broker.protocols.aws.sigv4 import parse_signed_request
 
@@ -108,10 +106,3 @@ def test_presigned_query_missing_signature_is_incomplete_signature() -> None:
             },
         )
     assert raised.value.fault is faults.INCOMPLETE_SIGNATURE
-
-
-def test_authenticate_maps_any_valid_credential_to_the_default_account() -> None:
-    _, caller = authenticate({"authorization": BOTO_HEADER}, {})
-    assert caller.account_id == DEFAULT_ACCOUNT_ID
-    assert caller.access_key_id == "AKIDEXAMPLE"
-    assert caller.region == "eu-west-1"

@@ -232,6 +232,24 @@ async def list_tags_for_resource(call: SnsCall, p: SnsParams) -> JsonObject:
     return {"Tags": _members(items)}
 
 
+async def add_permission(call: SnsCall, p: SnsParams) -> JsonObject:
+    await call.service.add_permission(
+        call.signed_caller,
+        p.required("TopicArn"),
+        p.required("Label"),
+        p.string_list("AWSAccountId"),
+        p.string_list("ActionName"),
+    )
+    return {}
+
+
+async def remove_permission(call: SnsCall, p: SnsParams) -> JsonObject:
+    await call.service.remove_permission(
+        call.signed_caller, p.required("TopicArn"), p.required("Label")
+    )
+    return {}
+
+
 class NotSupported(Exception):
     """An SNS action this broker does not offer (SMS, mobile push, data protection...)."""
 
@@ -261,6 +279,8 @@ ACTIONS: dict[str, Handler] = {
     "TagResource": tag_resource,
     "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,
+    "AddPermission": add_permission,
+    "RemovePermission": remove_permission,
 }
 
 UNSIGNED_ACTIONS = frozenset({"ConfirmSubscription", "Unsubscribe"})
@@ -268,8 +288,6 @@ UNSIGNED_ACTIONS = frozenset({"ConfirmSubscription", "Unsubscribe"})
 
 NOT_SUPPORTED_ACTIONS = frozenset(
     {
-        "AddPermission",
-        "RemovePermission",
         "GetDataProtectionPolicy",
         "PutDataProtectionPolicy",
         "CreatePlatformApplication",

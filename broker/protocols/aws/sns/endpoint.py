@@ -8,6 +8,7 @@ from typing import Protocol
 
 from starlette.responses import Response
 
+from broker.core import access
 from broker.core.models import Caller
 from broker.core.topics import TopicService
 from broker.errors import BrokerError
@@ -90,6 +91,8 @@ class SnsEndpoint:
                     INVALID_ACTION, f"The action {action} is not valid for this endpoint."
                 )
             assert handler is not None
+            if caller is not None and caller.key_policy is not None:
+                access.authorize_key(caller, f"sns:{action}", _resource(caller, fields))
             result = await handler(SnsCall(self.service, caller, base_url), SnsParams(fields))
             return result
         except AwsFault:
@@ -103,6 +106,17 @@ class SnsEndpoint:
             raise AwsFault(
                 INTERNAL_ERROR, f"An internal error occurred. Request id {request_id}."
             ) from error
+
+
+def _resource(caller: Caller, fields: Mapping[str, str]) -> str:
+    """The topic ARN an operation addresses, for the key policy (``*`` when none)."""
+    for name in ("TopicArn", "ResourceArn"):
+        if fields.get(name):
+            return fields[name]
+    subscription = fields.get("SubscriptionArn", "")
+    if subscription.count(":") == 6:
+        return subscription.rsplit(":", 1)[0]  # the subscription's topic
+    return "*"
 
 
 def sns_error(fault: Fault, message: str, request_id: str) -> Response:

@@ -31,6 +31,7 @@ SNS_FAULTS: dict[type[errors.BrokerError], Fault] = {
     errors.NotFound: _sns("NotFound", 404),
     errors.ResourceNotFound: _sns("ResourceNotFound", 404),
     # The only quota the topic service enforces is the 50 tags of a topic.
+    errors.AccessDenied: _sns("AuthorizationError", 403),
     errors.OverLimit: _sns("TagLimitExceeded"),
     errors.Throttled: _sns("Throttled", 429),
     errors.Unavailable: faults.SERVICE_UNAVAILABLE,

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from broker.core.access_policies import sqs_action
 from broker.core.models import (
     Caller,
     EntryFailure,
@@ -25,7 +26,7 @@ from broker.core.models import (
     SentMessage,
 )
 from broker.core.service import BrokerService
-from broker.errors import BrokerError, UnsupportedOperation
+from broker.errors import BrokerError
 from broker.protocols.aws.json_protocol import JsonObject, JsonValue
 from broker.protocols.aws.sqs.faults import entry_error_code
 from broker.protocols.aws.sqs.md5 import md5_of_attributes, md5_of_body
@@ -42,10 +43,14 @@ class SqsCall:
     service: BrokerService
     caller: Caller
     base_url: str
+    action: str = ""
+    """The operation (``SendMessageBatch``...), authorised as its IAM action on the queue."""
 
     async def queue(self, params: Params) -> Queue:
         account_id, name = parse_queue_url(params.required_string("QueueUrl"))
-        return await self.service.get_queue(self.caller, name, owner_account_id=account_id)
+        return await self.service.get_queue(
+            self.caller, name, owner_account_id=account_id, action=sqs_action(self.action)
+        )
 
     def url(self, queue: Queue) -> str:
         return queue_url(self.base_url, queue)
@@ -76,6 +81,7 @@ async def get_queue_url(call: SqsCall, p: Params) -> JsonObject:
         call.caller,
         p.required_string("QueueName"),
         owner_account_id=p.string("QueueOwnerAWSAccountId") or None,
+        action=sqs_action("GetQueueUrl"),
     )
     return {"QueueUrl": call.url(queue)}
 
@@ -136,17 +142,19 @@ async def list_dead_letter_source_queues(call: SqsCall, p: Params) -> JsonObject
 
 
 async def add_permission(call: SqsCall, p: Params) -> None:
-    await call.queue(p)
-    raise UnsupportedOperation(
-        "AddPermission is not supported: this broker has no queue access policies yet."
+    queue = await call.queue(p)
+    await call.service.add_permission(
+        call.caller,
+        queue,
+        p.required_string("Label"),
+        p.string_list("AWSAccountIds"),
+        p.string_list("Actions"),
     )
 
 
 async def remove_permission(call: SqsCall, p: Params) -> None:
-    await call.queue(p)
-    raise UnsupportedOperation(
-        "RemovePermission is not supported: this broker has no queue access policies yet."
-    )
+    queue = await call.queue(p)
+    await call.service.remove_permission(call.caller, queue, p.required_string("Label"))
 
 
 # --- messages -----------------------------------------------------------------------------

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 
 from starlette.responses import Response
 
-from broker.core.models import Caller
+from broker.core import access
+from broker.core.access_policies import sqs_action
+from broker.core.models import Caller, queue_arn
 from broker.core.service import BrokerService
 from broker.errors import BrokerError
 from broker.protocols.aws import faults
@@ -23,6 +25,7 @@ from broker.protocols.aws.query_protocol import XmlNames, xml_error_response, xm
 from broker.protocols.aws.sqs.actions import ACTIONS, SqsCall
 from broker.protocols.aws.sqs.faults import sqs_fault
 from broker.protocols.aws.sqs.params import JsonParams, Params, QueryParams
+from broker.protocols.aws.sqs.queue_urls import parse_queue_url
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +71,10 @@ async def _run(
     if handler is None:
         raise AwsFault(unknown, f"The action {action} is not valid for this endpoint.")
     try:
-        return await handler(SqsCall(service, caller, base_url), params)
+        if caller.key_policy is not None:
+            resource = _resource(service, caller, params)
+            access.authorize_key(caller, sqs_action(action), resource)
+        return await handler(SqsCall(service, caller, base_url, action), params)
     except AwsFault:
         raise
     except BrokerError as error:
@@ -79,6 +85,18 @@ async def _run(
             faults.INTERNAL_ERROR,
             f"An internal error occurred. Request id {request_id}.",
         ) from error
+
+
+def _resource(service: BrokerService, caller: Caller, params: Params) -> str:
+    """The queue ARN an operation addresses, for the key policy (``*`` when none)."""
+    url = params.string("QueueUrl")
+    if url:
+        account_id, name = parse_queue_url(url)
+        return queue_arn(service.limits.region, account_id, name)
+    queue_name = params.string("QueueName")
+    if queue_name:
+        return queue_arn(service.limits.region, caller.account_id, queue_name)
+    return "*"
 
 
 def sqs_json_error(fault: Fault, message: str, request_id: str) -> Response:

@@ -31,6 +31,7 @@ SQS_FAULTS: dict[type[errors.BrokerError], Fault] = {
     # SQS reports an oversize message as a plain invalid parameter value.
     errors.MessageTooLarge: faults.INVALID_PARAMETER_VALUE,
     errors.InvalidPattern: faults.INVALID_PARAMETER_VALUE,
+    errors.InvalidPolicyDocument: faults.INVALID_PARAMETER_VALUE,
     errors.InvalidAttributeName: _modelled("InvalidAttributeName", "InvalidAttributeName"),
     errors.InvalidAttributeValue: _modelled("InvalidAttributeValue", "InvalidAttributeValue"),
     errors.InvalidMessageContents: _modelled("InvalidMessageContents", "InvalidMessageContents"),
@@ -66,6 +67,7 @@ SQS_FAULTS: dict[type[errors.BrokerError], Fault] = {
     errors.ResourceNotFound: _modelled(
         "ResourceNotFoundException", "ResourceNotFoundException", 404
     ),
+    errors.AccessDenied: faults.ACCESS_DENIED,
     errors.OverLimit: _modelled("OverLimit", "OverLimit", 403),
     errors.Throttled: _modelled("RequestThrottled", "RequestThrottled", 403),
     errors.Unavailable: faults.SERVICE_UNAVAILABLE,
