@@ -22,12 +22,8 @@ import httpx
 from psycopg import AsyncConnection
 
 from bench.harness import percentile
-from bench.sqs_client import SqsClient
+from bench.sqs_client import SqsClient, signed_headers
 
-AUTHORIZATION = (
-    "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/events/aws4_request, "
-    "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64
-)
 QUEUES = 10
 BUS = "bench"
 
@@ -46,16 +42,15 @@ class EventsResult:
 
 
 async def _events(client: httpx.AsyncClient, url: str, action: str, body: object) -> dict[str, Any]:
-    response = await client.post(
-        url,
-        content=json.dumps(body),
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": f"AWSEvents.{action}",
-            "X-Amz-Date": "20260101T000000Z",
-            "Authorization": AUTHORIZATION,
-        },
+    content = json.dumps(body).encode()
+    headers = signed_headers(
+        httpx.URL(url).netloc.decode(),
+        "events",
+        "application/x-amz-json-1.1",
+        content,
+        f"AWSEvents.{action}",
     )
+    response = await client.post(url, content=content, headers=headers)
     if response.status_code != 200:
         raise RuntimeError(f"{action}: {response.status_code} {response.text}")
     result: dict[str, Any] = response.json()
