@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from broker import logs
 from broker.api import admin_routes, api_routes
 from broker.config import ConfigError, Settings
+from broker.core import connection_secrets
 from broker.core.accounts import ROOT_ACCOUNT_ID, AccountService
 from broker.core.event_archives import ArchiveService
 from broker.core.event_destinations import DestinationService
@@ -131,6 +132,7 @@ class AccessRuntime:
         self.settings = settings
         self._secrets = store
         self.store = AccountStore(store.pool)
+        self.cipher: FernetCipher | None = None
         try:
             self._configured_keys = (
                 parse_keys(settings.secret_encryption_key) if settings.secret_encryption_key else []
@@ -181,7 +183,19 @@ class AccessRuntime:
             stored = await self._secrets.load_secret(DATABASE_KEY_NAME, candidate)
         if stored is not None:  # still decrypts what it encrypted before a key was configured
             keys.append(stored.decode("ascii"))
-        self.accounts.use_cipher(FernetCipher(keys))
+        self.cipher = FernetCipher(keys)
+        self.accounts.use_cipher(self.cipher)
+
+    async def reencrypt_secrets(self) -> int:
+        """Every secret (access keys and EventBridge connections) encrypted again with the first
+        configured key; the count re-encrypted."""
+        count = await self.accounts.reencrypt_secrets()
+        cipher = self.cipher
+        assert cipher is not None, "load_cipher() first"
+        events = EventStore(self._secrets.pool)
+        return count + await events.reseal_connections(
+            lambda parameters: connection_secrets.reseal(parameters, cipher)
+        )
 
     async def _generate_root_key(self) -> None:
         """On the very first start without configured credentials, make a root key and print it
@@ -285,6 +299,8 @@ class Broker:
         await self.store.pool.open(wait=True, timeout=30)
         self.service.use_receipt_secret(await self.store.load_secret("receipts", new_secret()))
         await self.access_runtime.start()
+        if self.events is not None and self.access_runtime.cipher is not None:
+            self.events.destinations.use_cipher(self.access_runtime.cipher)
         await self.signal.start()
         if self.topics is not None:
             await self.topics.start()

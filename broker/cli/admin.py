@@ -193,7 +193,7 @@ def rotate_encryption_key(database_url: str | None, data_dir: Path | None) -> No
     """Re-encrypt every secret with the first key of BROKER_SECRET_ENCRYPTION_KEY."""
 
     async def work(runtime: Any) -> int:
-        count: int = await runtime.accounts.reencrypt_secrets()
+        count: int = await runtime.reencrypt_secrets()
         return count
 
     count = _run(database_url, data_dir, work)

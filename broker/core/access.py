@@ -99,6 +99,14 @@ def authorize_key(caller: Caller, action: str, resource_arn: str) -> None:
         )
 
 
+def account_may(
+    account_id: str, action: str, resource_arn: str, owner: str, resource_policy: str | None
+) -> bool:
+    """Whether an account acting as itself (a rule of that account forwarding to another
+    account's bus) may do ``action`` on the resource: its own, or a resource policy's grant."""
+    return allowed(Caller(account_id=account_id), action, resource_arn, owner, resource_policy)
+
+
 def service_may(
     service: str,
     action: str,

@@ -29,6 +29,7 @@ from broker.core.event_models import (
     events_arn,
 )
 from broker.core.event_names import (
+    account_of,
     check_length,
     check_limit,
     check_name,
@@ -70,7 +71,8 @@ class ArchiveService:
         _check_retention(retention_days)
         if event_pattern:
             self._events.check_pattern(event_pattern)
-        bus = await self._events.bus(caller, resource_name_of(source_arn, "event-bus"))
+        resource_name_of(source_arn, "event-bus")  # an event bus ARN, of the caller's account
+        bus = await self._events.bus(caller, source_arn)
         arn = events_arn(self._region, caller.account_id, f"archive/{name}")
         created = await self._store.create_archive(
             {
@@ -162,7 +164,10 @@ class ArchiveService:
         check_length("description", description, 512)
         if start >= end:
             raise ValidationFailed("Parameter EventStartTime must be before EventEndTime.")
-        archive = await self.archive(caller, resource_name_of(archive_arn, "archive"))
+        name_in_arn = resource_name_of(archive_arn, "archive")
+        if (account_of(archive_arn) or caller.account_id) != caller.account_id:
+            raise not_found("Archive", name_in_arn)
+        archive = await self.archive(caller, name_in_arn)
         if destination_arn != archive.source_arn:
             raise ValidationFailed(
                 "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not "

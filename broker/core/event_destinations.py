@@ -2,21 +2,27 @@
 
 A connection holds how to authorise (API key, basic, or OAuth client credentials) and extra
 invocation parameters; an API destination an endpoint, a method and an invocation rate limit.
-Secrets are stored in the broker's database (there is no separate secrets store) and never
-returned by Describe/List, as AWS keeps them out of its answers.
+Secrets are stored in the broker's database (there is no separate secrets store), encrypted with
+the access keys' cipher (``connection_secrets``), and never returned by Describe/List, as AWS
+keeps them out of its answers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from broker.core import connection_secrets
+from broker.core.accounts import SecretCipher
+from broker.core.connection_secrets import SECRET_FIELDS
 from broker.core.event_errors import ResourceAlreadyExists, ValidationFailed, not_found
 from broker.core.event_models import ApiDestination, Connection, events_arn
 from broker.core.event_names import check_length, check_limit, check_name, decode_token, page
 from broker.core.event_ports import EventStore
 from broker.core.models import Caller
+from broker.errors import Unavailable
 
 AUTHORIZATION_TYPES = frozenset({"BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"})
 HTTP_METHODS = frozenset({"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -24,7 +30,6 @@ AUTHORIZED = "AUTHORIZED"
 DEAUTHORIZED = "DEAUTHORIZED"
 ACTIVE = "ACTIVE"
 DEFAULT_RATE_LIMIT = 300
-SECRET_FIELDS = frozenset({"Password", "ApiKeyValue", "ClientSecret"})
 _AUTH_KEYS = {
     "BASIC": "BasicAuthParameters",
     "API_KEY": "ApiKeyAuthParameters",
@@ -46,6 +51,17 @@ class DestinationService:
     def __init__(self, store: EventStore, region: str) -> None:
         self._store = store
         self._region = region
+        self._cipher: SecretCipher | None = None
+
+    def use_cipher(self, cipher: SecretCipher) -> None:
+        """The cipher sealing connection secrets (loaded with the access keys' at start)."""
+        self._cipher = cipher
+
+    def _sealed(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        if self._cipher is None:
+            # Never store a secret in clear: refuse rather than write it unsealed.
+            raise Unavailable("The secrets' encryption key is not loaded yet.")
+        return connection_secrets.seal(parameters, self._cipher)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -68,7 +84,7 @@ class DestinationService:
                 "arn": arn,
                 "description": description,
                 "authorization_type": authorization_type,
-                "auth_parameters": dict(auth_parameters),
+                "auth_parameters": self._sealed(auth_parameters),
                 "state": AUTHORIZED,
             }
         )
@@ -84,7 +100,12 @@ class DestinationService:
         return found
 
     async def connection_by_arn(self, arn: str) -> Connection | None:
-        return await self._store.get_connection_by_arn(arn)
+        """The connection with its secrets in clear, for the HTTP poster only."""
+        found = await self._store.get_connection_by_arn(arn)
+        if found is None or self._cipher is None:
+            return found
+        opened = connection_secrets.unseal(found.auth_parameters, self._cipher)
+        return dataclasses.replace(found, auth_parameters=opened)
 
     async def list_connections(
         self, caller: Caller, prefix: str | None, token: str | None, limit: int | None
@@ -119,7 +140,7 @@ class DestinationService:
                 "id": current.id,
                 "description": description if description is not None else current.description,
                 "authorization_type": kind,
-                "auth_parameters": merged,
+                "auth_parameters": self._sealed(merged),
                 "state": AUTHORIZED,
             }
         )
@@ -163,7 +184,9 @@ class DestinationService:
     ) -> ApiDestination:
         check_name("name", name)
         check_length("description", description, 512)
-        await self._check_destination(connection_arn, endpoint, http_method, rate_limit)
+        await self._check_destination(
+            caller.account_id, connection_arn, endpoint, http_method, rate_limit
+        )
         arn = events_arn(self._region, caller.account_id, f"api-destination/{name}/{uuid.uuid4()}")
         created = await self._store.create_destination(
             {
@@ -217,7 +240,9 @@ class DestinationService:
         connection_arn = connection_arn or current.connection_arn
         endpoint = endpoint or current.endpoint
         http_method = http_method or current.http_method
-        await self._check_destination(connection_arn, endpoint, http_method, rate_limit)
+        await self._check_destination(
+            caller.account_id, connection_arn, endpoint, http_method, rate_limit
+        )
         values = {
             "id": current.id,
             "description": description if description is not None else current.description,
@@ -236,7 +261,12 @@ class DestinationService:
         await self._store.delete_destination(current.id)
 
     async def _check_destination(
-        self, connection_arn: str, endpoint: str, http_method: str, rate_limit: int | None
+        self,
+        account_id: str,
+        connection_arn: str,
+        endpoint: str,
+        http_method: str,
+        rate_limit: int | None,
     ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise ValidationFailed("InvocationEndpoint must be an http:// or https:// URL.")
@@ -248,7 +278,9 @@ class DestinationService:
             )
         if rate_limit is not None and rate_limit < 1:
             raise ValidationFailed("InvocationRateLimitPerSecond must be at least 1.")
-        if await self._store.get_connection_by_arn(connection_arn) is None:
+        connection = await self._store.get_connection_by_arn(connection_arn)
+        if connection is None or connection.account_id != account_id:
+            # another account's connection is as absent as a missing one
             raise not_found("Connection", connection_arn)
 
 

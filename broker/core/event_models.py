@@ -42,6 +42,8 @@ class EventBus:
     version: int
     created_at: datetime
     modified_at: datetime
+    policy: str | None = None
+    """The bus's resource policy (PutPermission), a JSON policy document."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,10 @@ class Resolution:
     topic_fifo: bool = False
     bus_id: int | None = None
     destination: Destination | None = None
+    owner: str | None = None
+    """The account the resource belongs to."""
+    policy: str | None = None
+    """Its resource policy (a queue's or topic's ``Policy``, a bus policy)."""
 
 
 NOTHING = Resolution()

@@ -46,6 +46,14 @@ def bus_name_of(value: str | None) -> str:
     return check_name("eventBusName", value, BUS_NAME)
 
 
+def account_of(value: str | None) -> str | None:
+    """The account of an ARN (``arn:aws:events:<region>:<account>:...``); None for a name."""
+    if not value or not value.startswith("arn:"):
+        return None
+    parts = value.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[4] else None
+
+
 def resource_name_of(arn: str, kind: str) -> str:
     """The name in ``arn:aws:events:<region>:<account>:<kind>/<name>``."""
     parts = arn.split(":", 5)

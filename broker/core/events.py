@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker.core import event_inputs, event_schedules
+from broker.core import access, access_policies, event_inputs, event_schedules
 from broker.core.event_errors import (
     LimitExceeded,
     ResourceAlreadyExists,
@@ -53,6 +53,7 @@ from broker.core.event_models import (
 )
 from broker.core.event_names import (
     BUS_NAME,
+    account_of,
     bus_name_of,
     check_length,
     check_limit,
@@ -65,7 +66,7 @@ from broker.core.event_ports import EVENT_SCOPE, EventStore
 from broker.core.models import Caller
 from broker.core.ports import FilterIndex, FilterLanguage, FilterMatcher, Signal
 from broker.core.topic_models import HttpDelivery, QueueDelivery
-from broker.errors import InvalidPattern, ResourceNotFound
+from broker.errors import AccessDenied, InvalidPattern, MissingParameter, ResourceNotFound
 
 MAX_ENTRIES = 10
 MAX_TARGETS_PER_RULE = 5
@@ -73,6 +74,7 @@ MAX_TARGETS_PER_CALL = 10
 MAX_PATTERN_CHARS = 4096
 MAX_RETRY_ATTEMPTS = 185
 MAX_EVENT_AGE_SECONDS = 86_400
+EVENTS_PRINCIPAL = "events.amazonaws.com"
 ENVELOPE_KEYS = ("id", "account", "source", "time", "region", "resources", "detail-type")
 """What TestEventPattern requires of its event."""
 
@@ -169,7 +171,7 @@ class _Routing:
         self.arns = sorted({t.arn for rule in self.rules for t in rule.targets})
         self.targets: dict[str, list[RouteTarget]] = {
             rule.arn: [
-                RouteTarget(rule.arn, rule.name, t, resolutions.get(t.arn, NOTHING))
+                permitted(RouteTarget(rule.arn, rule.name, t, resolutions.get(t.arn, NOTHING)))
                 for t in rule.targets
             ]
             for rule in self.rules
@@ -208,9 +210,24 @@ class EventService:
     def bus_arn(self, caller: Caller, name: str) -> str:
         return bus_arn(self.limits.region, caller.account_id, name)
 
-    async def bus(self, caller: Caller, name_or_arn: str | None) -> EventBus:
-        """The named bus; the account's ``default`` bus is created on first use."""
+    async def bus(
+        self, caller: Caller, name_or_arn: str | None, action: str | None = None
+    ) -> EventBus:
+        """The named bus; the account's ``default`` bus is created on first use.
+
+        A bus ARN of another account is reachable only for ``action`` (``events:PutEvents``)
+        and only when that bus's policy (and the caller's key policy) allows it
+        (``AccessDenied``); without an action it is not found, so nothing of another account's
+        buses leaks.
+        """
         name = bus_name_of(name_or_arn)
+        owner = account_of(name_or_arn) or caller.account_id
+        if owner != caller.account_id:
+            other = await self._store.get_bus(bus_arn(self.limits.region, owner, name))
+            if other is None or action is None:
+                raise not_found("Event bus", name)
+            access.authorize(caller, action, other.arn, other.account_id, other.policy)
+            return other
         arn = self.bus_arn(caller, name)
         found = await self._store.get_bus(arn)
         if found is not None:
@@ -236,6 +253,8 @@ class EventService:
         return bus
 
     async def delete_event_bus(self, caller: Caller, name: str) -> None:
+        if (account_of(name) or caller.account_id) != caller.account_id:
+            return  # another account's bus: as absent as a missing one
         name = bus_name_of(name)
         if name == DEFAULT_BUS:
             raise ValidationFailed("Cannot delete event bus default.")
@@ -243,6 +262,55 @@ class EventService:
         if bus is not None:  # idempotent, as in AWS
             await self._store.delete_bus(bus.id)
             self._routing.pop(bus.id, None)
+
+    async def put_permission(
+        self,
+        caller: Caller,
+        bus_name: str | None,
+        action: str | None,
+        principal: str | None,
+        statement_id: str | None,
+        condition: Mapping[str, str] | None,
+        policy: str | None,
+    ) -> EventBus:
+        """Add a statement to the bus policy (or replace the whole policy with ``policy``)."""
+        bus = await self.bus(caller, bus_name)
+        if policy is not None:
+            if action or principal or statement_id or condition:
+                raise ValidationFailed(
+                    "Policy cannot be combined with Action, Principal, StatementId or Condition."
+                )
+            access_policies.parse_policy(policy)
+            new_policy = policy
+        else:
+            for member, value in (("StatementId", statement_id), ("Principal", principal)):
+                if not value:
+                    raise MissingParameter(f"The parameter {member} must be specified.")
+            assert statement_id is not None and principal is not None
+            new_policy = access_policies.events_put_permission(
+                bus.policy,
+                bus_arn=bus.arn,
+                statement_id=statement_id,
+                principal=principal,
+                action=action or "events:PutEvents",
+                condition=condition,
+            )
+        return await self._set_policy(bus, new_policy)
+
+    async def remove_permission(
+        self, caller: Caller, bus_name: str | None, statement_id: str | None, remove_all: bool
+    ) -> EventBus:
+        bus = await self.bus(caller, bus_name)
+        new_policy = access_policies.events_remove_permission(
+            bus.policy, statement_id=statement_id, remove_all=remove_all
+        )
+        return await self._set_policy(bus, new_policy)
+
+    async def _set_policy(self, bus: EventBus, policy: str | None) -> EventBus:
+        updated = await self._store.set_bus_policy(bus.id, policy)
+        if updated is None:
+            raise not_found("Event bus", bus.name)
+        return updated
 
     async def list_event_buses(
         self, caller: Caller, prefix: str | None, token: str | None, limit: int | None
@@ -520,7 +588,13 @@ class EventService:
         for index, entry in enumerate(entries):
             try:
                 event = self._event(caller, entry, now)
-                routing = await self._routes(await self.bus(caller, entry.event_bus_name))
+                bus = await self.bus(caller, entry.event_bus_name, "events:PutEvents")
+                routing = await self._routes(bus)
+            except AccessDenied as error:
+                results.append(
+                    EntryResult(error_code="AccessDeniedException", error_message=error.message)
+                )
+                continue
             except _EntryError as error:
                 results.append(EntryResult(error_code=error.code, error_message=error.message))
                 continue
@@ -749,7 +823,7 @@ class EventService:
             }
             event = _as_event(document, due.due_at)
             for target in due.targets:
-                await self._deliver(target, event, dispatch, 0, 0)
+                await self._deliver(permitted(target), event, dispatch, 0, 0)
         if rule.state == DISABLED or not rule.schedule_expression:
             return dispatch, None
         # Missed ticks are not caught up: one event for the tick that was due, then the next
@@ -777,6 +851,37 @@ class EventService:
 
     def committed(self, result: DispatchResult) -> None:
         self._committed(result)
+
+
+def permitted(route: RouteTarget) -> RouteTarget:
+    """The route, unresolved (so skipped) when its target belongs to another account whose
+    resource policy does not let this rule deliver: a queue or topic policy must allow
+    ``events.amazonaws.com`` with ``aws:SourceArn`` = the rule, a bus policy must allow
+    ``events:PutEvents`` to the rule's account; API destinations serve their own account only.
+    """
+    found = route.resolution
+    source_account = account_of(route.rule_arn)
+    if found.owner is None or source_account is None or found.owner == source_account:
+        return route
+    arn = route.target.arn
+    if found.queue is not None or found.topic_id is not None:
+        action = "sqs:SendMessage" if found.queue is not None else "sns:Publish"
+        allowed = access.service_may(
+            EVENTS_PRINCIPAL,
+            action,
+            arn,
+            found.owner,
+            found.policy,
+            source_arn=route.rule_arn,
+            source_account=source_account,
+        )
+    elif found.bus_id is not None:
+        allowed = access.account_may(
+            source_account, "events:PutEvents", arn, found.owner, found.policy
+        )
+    else:
+        allowed = False
+    return route if allowed else RouteTarget(route.rule_arn, route.rule_name, route.target, NOTHING)
 
 
 class _EntryError(Exception):

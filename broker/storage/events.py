@@ -80,6 +80,10 @@ class EventStore(NamedStatements):
         )
         return [_bus(r) for r in rows]
 
+    async def set_bus_policy(self, bus_id: int, policy: str | None) -> EventBus | None:
+        row = await self._one("set_bus_policy", {"bus_id": bus_id, "policy": policy})
+        return _bus(row) if row else None
+
     async def delete_bus(self, bus_id: int) -> None:
         await self._run("delete_bus", {"bus_id": bus_id})
 
@@ -254,6 +258,24 @@ class EventStore(NamedStatements):
     async def get_connection_by_arn(self, arn: str) -> Connection | None:
         row = await self._one("get_connection_by_arn", {"arn": arn})
         return _connection(row) if row else None
+
+    async def reseal_connections(
+        self, reseal: Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
+    ) -> int:
+        """Rewrite every connection's auth parameters through ``reseal`` (None: unchanged), in
+        one transaction; the count rewritten."""
+        count = 0
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(EVENT_QUERIES["all_connection_parameters"], {})
+            for row in await cursor.fetchall():
+                resealed = reseal(row["auth_parameters"])
+                if resealed is not None:
+                    await conn.execute(
+                        EVENT_QUERIES["replace_connection_parameters"],
+                        {"id": row["id"], "auth_parameters": _json(resealed)},
+                    )
+                    count += 1
+        return count
 
     async def list_connections(
         self, account_id: str, prefix: str, after: str, limit: int
@@ -535,6 +557,7 @@ def _bus(row: DictRow) -> EventBus:
         version=row["version"],
         created_at=row["created_at"],
         modified_at=row["modified_at"],
+        policy=row["policy"],
     )
 
 
@@ -585,6 +608,8 @@ def _resolution(row: DictRow) -> Resolution:
         topic_fifo=bool(row["topic_fifo"]),
         bus_id=row["target_bus_id"],
         destination=destination,
+        owner=row["target_owner"],
+        policy=row["target_policy"],
     )
 
 

@@ -277,6 +277,8 @@ event_buses = _named(
     "event_buses",
     Column("description", Text),
     Column("version", BigInteger, nullable=False, server_default=text("0")),
+    # The bus's resource policy (PutPermission), migration 0005.
+    Column("policy", Text),
 )
 
 event_rules = Table(

@@ -474,7 +474,7 @@ def test_test_event_pattern_refuses_bad_input(events: Any) -> None:
 
 def test_unsupported_and_unknown_actions_answer_clear_errors(events: Any, broker_url: str) -> None:
     with pytest.raises(ClientError) as unsupported:
-        events.put_permission(Action="events:PutEvents", Principal="*", StatementId="s")
+        events.list_endpoints()
     assert error_code(unsupported.value) == "OperationDisabledException"
     assert "not supported by this broker" in str(unsupported.value)
     response = json_post(broker_url, "AWSEvents.FlyToTheMoon", b"{}")

@@ -21,6 +21,11 @@ WHERE account_id = %(account_id)s AND name LIKE %(prefix)s AND name > %(after)s
 ORDER BY name
 LIMIT %(limit)s;
 
+-- name: set_bus_policy
+UPDATE broker.event_buses SET policy = %(policy)s, modified_at = now()
+WHERE id = %(bus_id)s
+RETURNING *;
+
 -- name: delete_bus
 -- Rules and targets go with the bus (ON DELETE CASCADE).
 DELETE FROM broker.event_buses WHERE id = %(bus_id)s;
@@ -152,7 +157,12 @@ SELECT a.arn AS target_arn,
        b.id AS target_bus_id,
        d.arn AS destination_arn, d.endpoint AS destination_endpoint,
        d.http_method AS destination_method, d.rate_limit AS destination_rate,
-       d.connection_arn AS destination_connection
+       d.connection_arn AS destination_connection,
+       -- who owns the target and its resource policy: another account's target is delivered
+       -- to only when that policy allows the rule (see docs/security.md)
+       coalesce(q.account_id, tp.account_id, b.account_id, d.account_id) AS target_owner,
+       coalesce(q.attributes ->> 'Policy', tp.attributes ->> 'Policy', b.policy)
+           AS target_policy
 FROM unnest(%(arns)s::text[]) AS a(arn)
 LEFT JOIN broker.queues q ON q.arn = a.arn AND q.deleted_at IS NULL
 LEFT JOIN broker.topics tp ON tp.arn = a.arn
@@ -194,7 +204,12 @@ SELECT r.arn AS rule_arn, r.name AS rule_name, r.event_pattern,
        b.id AS target_bus_id,
        d.arn AS destination_arn, d.endpoint AS destination_endpoint,
        d.http_method AS destination_method, d.rate_limit AS destination_rate,
-       d.connection_arn AS destination_connection
+       d.connection_arn AS destination_connection,
+       -- who owns the target and its resource policy: another account's target is delivered
+       -- to only when that policy allows the rule (see docs/security.md)
+       coalesce(q.account_id, tp.account_id, b.account_id, d.account_id) AS target_owner,
+       coalesce(q.attributes ->> 'Policy', tp.attributes ->> 'Policy', b.policy)
+           AS target_policy
 FROM broker.event_rules r
 JOIN broker.event_targets t ON t.rule_id = r.id
 LEFT JOIN broker.queues q ON q.arn = t.arn AND q.deleted_at IS NULL
@@ -223,6 +238,12 @@ SELECT * FROM broker.event_connections WHERE account_id = %(account_id)s AND nam
 
 -- name: get_connection_by_arn
 SELECT * FROM broker.event_connections WHERE arn = %(arn)s;
+
+-- name: all_connection_parameters
+SELECT id, auth_parameters FROM broker.event_connections ORDER BY id FOR UPDATE;
+
+-- name: replace_connection_parameters
+UPDATE broker.event_connections SET auth_parameters = %(auth_parameters)s WHERE id = %(id)s;
 
 -- name: list_connections
 SELECT * FROM broker.event_connections

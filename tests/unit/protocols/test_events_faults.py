@@ -25,6 +25,7 @@ from broker.protocols.aws.faults import AwsFault
         (event_errors.LimitExceeded("x"), "LimitExceededException", 400),
         (errors.Conflict("x"), "ConcurrentModificationException", 400),
         (errors.Throttled("x"), "ThrottlingException", 400),
+        (errors.AccessDenied("x"), "AccessDeniedException", 400),
         (errors.BrokerError("x"), "InternalException", 500),
     ],
 )

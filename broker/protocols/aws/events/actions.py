@@ -47,6 +47,7 @@ def _bus(bus: EventBus) -> JsonObject:
             "Name": bus.name,
             "Arn": bus.arn,
             "Description": bus.description,
+            "Policy": bus.policy,
             "CreationTime": epoch(bus.created_at),
             "LastModifiedTime": epoch(bus.modified_at),
         }
@@ -73,6 +74,30 @@ async def list_event_buses(call: EventsCall, p: EventParams) -> JsonObject:
 
 async def delete_event_bus(call: EventsCall, p: EventParams) -> JsonObject:
     await call.events.delete_event_bus(call.caller, p.required("Name"))
+    return {}
+
+
+async def put_permission(call: EventsCall, p: EventParams) -> JsonObject:
+    condition = p.structure("Condition")
+    await call.events.put_permission(
+        call.caller,
+        p.string("EventBusName"),
+        p.string("Action"),
+        p.string("Principal"),
+        p.string("StatementId"),
+        {k: str(v) for k, v in condition.items()} if condition is not None else None,
+        p.string("Policy"),
+    )
+    return {}
+
+
+async def remove_permission(call: EventsCall, p: EventParams) -> JsonObject:
+    await call.events.remove_permission(
+        call.caller,
+        p.string("EventBusName"),
+        p.string("StatementId"),
+        p.boolean("RemoveAllPermissions"),
+    )
     return {}
 
 
@@ -549,6 +574,8 @@ ACTIONS: dict[str, Handler] = {
     "DescribeEventBus": describe_event_bus,
     "ListEventBuses": list_event_buses,
     "DeleteEventBus": delete_event_bus,
+    "PutPermission": put_permission,
+    "RemovePermission": remove_permission,
     "PutRule": put_rule,
     "DescribeRule": describe_rule,
     "ListRules": list_rules,
@@ -586,8 +613,6 @@ ACTIONS: dict[str, Handler] = {
 NOT_SUPPORTED_ACTIONS = frozenset(
     {
         "UpdateEventBus",
-        "PutPermission",
-        "RemovePermission",
         "TagResource",
         "UntagResource",
         "ListTagsForResource",

@@ -6,6 +6,7 @@ import logging
 
 from starlette.responses import Response
 
+from broker.core import access
 from broker.core.event_archives import ArchiveService
 from broker.core.event_destinations import DestinationService
 from broker.core.events import EventService
@@ -19,6 +20,7 @@ from broker.protocols.aws.events.actions import (
     NotSupported,
 )
 from broker.protocols.aws.events.faults import INTERNAL, NOT_SUPPORTED, events_fault
+from broker.protocols.aws.events.key_resources import resources
 from broker.protocols.aws.events.params import EventParams
 from broker.protocols.aws.faults import AwsFault
 from broker.protocols.aws.json_protocol import (
@@ -71,7 +73,12 @@ class EventsEndpoint:
             )
         call = EventsCall(self.events, self._destinations, self._archives, caller)
         try:
-            params = EventParams(parse_json_object(body))
+            document = parse_json_object(body)
+            if caller.key_policy is not None:
+                region = self.events.limits.region
+                for resource in resources(region, caller, action, document):
+                    access.authorize_key(caller, f"events:{action}", resource)
+            params = EventParams(document)
             return await handler(call, params)
         except AwsFault:
             raise

@@ -28,6 +28,7 @@ EVENTS_FAULTS: dict[type[errors.BrokerError], Fault] = {
     errors.NotFound: _events("ResourceNotFoundException"),
     errors.OverLimit: _events("LimitExceededException"),
     errors.Throttled: _events("ThrottlingException"),
+    errors.AccessDenied: _events("AccessDeniedException"),
     errors.Unavailable: faults.SERVICE_UNAVAILABLE,
 }
 
