@@ -10,6 +10,7 @@ keeps them out of its answers.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +24,8 @@ from broker.core.event_names import check_length, check_limit, check_name, decod
 from broker.core.event_ports import EventStore
 from broker.core.models import Caller
 from broker.errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 AUTHORIZATION_TYPES = frozenset({"BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"})
 HTTP_METHODS = frozenset({"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -104,7 +107,12 @@ class DestinationService:
         found = await self._store.get_connection_by_arn(arn)
         if found is None or self._cipher is None:
             return found
-        opened = connection_secrets.unseal(found.auth_parameters, self._cipher)
+        try:
+            opened = connection_secrets.unseal(found.auth_parameters, self._cipher)
+        except ValueError:
+            # The key that sealed it was removed: deliveries fail as for a deauthorized one.
+            log.error("no configured encryption key opens the secrets of connection %s", arn)
+            return dataclasses.replace(found, state=DEAUTHORIZED)
         return dataclasses.replace(found, auth_parameters=opened)
 
     async def list_connections(

@@ -366,14 +366,19 @@ class EventStore(NamedStatements):
         return bool(row and row["deleted"])
 
     async def dead_letter_event_delivery(
-        self, delivery_id: int, attempts: int, attributes: Mapping[str, str]
+        self, delivery_id: int, attempts: int, attributes: Mapping[str, str], account_id: str
     ) -> int | None:
         """Move an event delivery to its dead-letter queue with ``attributes`` (String message
         attributes), or drop it without one; the queue id, to wake its receivers."""
         document = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
         row = await self._one(
             "dead_letter_event_delivery",
-            {"delivery_id": delivery_id, "attempts": attempts, "attributes": _json(document)},
+            {
+                "delivery_id": delivery_id,
+                "attempts": attempts,
+                "attributes": _json(document),
+                "account_id": account_id,
+            },
         )
         return int(row["queue_id"]) if row else None
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import httpx
 
 from broker.core.event_models import Connection
+from broker.core.event_names import account_of
 from broker.core.ports import Outbox, Signal
 from broker.core.topic_models import ClaimedDelivery
 
@@ -38,7 +39,7 @@ CONNECTION_CACHE_SECONDS = 5.0
 
 class EventDeadLetters(Protocol):
     async def dead_letter_event_delivery(
-        self, delivery_id: int, attempts: int, attributes: Mapping[str, str]
+        self, delivery_id: int, attempts: int, attributes: Mapping[str, str], account_id: str
     ) -> int | None: ...
 
 
@@ -139,7 +140,7 @@ class EventTargetPoster:
             "moved to its dead-letter queue" if delivery.dead_letter_arn else "dropped",
         )
         queue_id = await self._dead_letters.dead_letter_event_delivery(
-            delivery.id, delivery.attempts, attributes
+            delivery.id, delivery.attempts, attributes, account_of(attributes["RULE_ARN"]) or ""
         )
         if queue_id is not None:
             self._signal.sent(queue_id, 1)

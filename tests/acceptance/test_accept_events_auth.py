@@ -15,12 +15,18 @@ import boto3
 import httpx
 import psycopg
 import pytest
-from accept_support import ACCESS_KEY, REGION, SECRET_KEY, error_code
+from accept_support import ACCESS_KEY, REGION, SECRET_KEY, error_code, wait_until
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from events_clients import entry
+from events_receiver import Receiver
 
 ADMIN = {"Authorization": f"Bearer {ACCESS_KEY}:{SECRET_KEY}"}
+
+
+@pytest.fixture(scope="module")
+def broker_env() -> dict[str, str]:
+    return {"BROKER_EVENT_RETRY_SECONDS": "0.2", "BROKER_DELIVERY_POLL_SECONDS": "0.2"}
 
 
 def client(service: str, url: str, key: str, secret: str) -> Any:
@@ -347,6 +353,52 @@ def test_a_cross_account_queue_target_needs_the_queue_policy(
     assert [e["detail"] for e in team_b.received(own_url)] == [{"n": 1}]
     assert team_a.received(closed_url) == []
     assert team_a.received(other_url) == []
+
+
+def test_a_dead_letter_queue_of_another_account_is_not_written_to(
+    team_a: Tenant, team_b: Tenant, database_url: str, name: str
+) -> None:
+    receiver = Receiver()
+    try:
+        receiver.statuses = [400, 400]  # a client error: not retried, dead-lettered at once
+        a = team_a.events
+        connection = a.create_connection(
+            Name=name,
+            AuthorizationType="API_KEY",
+            AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}},
+        )["ConnectionArn"]
+        destination = a.create_api_destination(
+            Name=name,
+            ConnectionArn=connection,
+            InvocationEndpoint=receiver.url + "/hook",
+            HttpMethod="POST",
+        )["ApiDestinationArn"]
+        own_url, own_arn = team_a.queue("own-dlq")
+        foreign_url, foreign_arn = team_b.queue("foreign-dlq")
+        a.put_rule(Name=name, EventPattern=json.dumps({"source": [name]}))
+        a.put_targets(
+            Rule=name,
+            Targets=[
+                {"Id": "own", "Arn": destination, "DeadLetterConfig": {"Arn": own_arn}},
+                {"Id": "foreign", "Arn": destination, "DeadLetterConfig": {"Arn": foreign_arn}},
+            ],
+        )
+        a.put_events(Entries=[entry({"n": 1}, Source=name)])
+
+        def outbox_empty() -> bool:
+            with psycopg.connect(database_url) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM broker.deliveries WHERE subscription_arn = %s",
+                    (destination,),
+                ).fetchone()
+            return row is not None and row[0] == 0
+
+        # Both deliveries failed and left the outbox (each with its dead-lettering).
+        wait_until(outbox_empty, timeout=30, what="both failed deliveries to be settled")
+        assert [e["detail"] for e in team_a.received(own_url)] == [{"n": 1}]
+        assert team_b.received(foreign_url) == []
+    finally:
+        receiver.close()
 
 
 # --- key policies ---------------------------------------------------------------------------

@@ -16,8 +16,10 @@ from cryptography.fernet import Fernet
 from broker.app import AccessRuntime
 from broker.cli import main
 from broker.core.accounts import ROOT_ACCOUNT_ID, KeyStatus
+from broker.core.connection_secrets import unseal
 from broker.core.models import Caller
 from broker.errors import AccessDenied
+from broker.secret_cipher import FernetCipher
 from broker.storage.postgres import PostgresStore, create_pool
 
 
@@ -99,6 +101,40 @@ def test_rotating_the_encryption_key_re_encrypts_every_secret(
     assert "re-encrypted 1 secrets" in admin(url, "rotate-encryption-key", key=both)
     found = credential(url, issued["access_key_id"], new_key)
     assert found.secret_access_key == issued["secret_access_key"]
+
+
+def _connection_parameters(database_url: str, name: str) -> Any:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT auth_parameters FROM broker.event_connections WHERE name = %s", (name,)
+        ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_rotating_the_encryption_key_seals_connection_secrets(fresh_database_url: str) -> None:
+    url = fresh_database_url
+    plaintext = {"BasicAuthParameters": {"Username": "u", "Password": "old-plaintext"}}
+    with psycopg.connect(url) as conn:  # a connection stored before secrets were sealed
+        conn.execute(
+            "INSERT INTO broker.event_connections "
+            "(account_id, name, arn, authorization_type, auth_parameters, state) "
+            "VALUES (%s, 'legacy', 'arn:aws:events:us-east-1:000000000000:connection/legacy/1', "
+            "'BASIC', %s, 'AUTHORIZED')",
+            (ROOT_ACCOUNT_ID, json.dumps(plaintext)),
+        )
+    assert "re-encrypted 1 secrets" in admin(url, "rotate-encryption-key")
+    sealed = _connection_parameters(url, "legacy")
+    assert "old-plaintext" not in json.dumps(sealed)
+    assert unseal(sealed, FernetCipher([TEST_ENCRYPTION_KEY])) == plaintext
+
+    new_key = Fernet.generate_key().decode()
+    both = f"{new_key},{TEST_ENCRYPTION_KEY}"
+    assert "re-encrypted 1 secrets" in admin(url, "rotate-encryption-key", key=both)
+    rotated = _connection_parameters(url, "legacy")
+    assert unseal(rotated, FernetCipher([new_key])) == plaintext
+    with pytest.raises(ValueError, match="no configured key"):
+        unseal(rotated, FernetCipher([TEST_ENCRYPTION_KEY]))
 
 
 async def test_root_credentials_are_generated_and_printed_once(

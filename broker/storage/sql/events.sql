@@ -438,6 +438,8 @@ WITH gone AS (
 target AS (
     SELECT q.id, q.attributes, g.body FROM gone g
     JOIN broker.queues q ON q.arn = g.dead_letter_arn AND q.deleted_at IS NULL AND NOT q.fifo
+    -- the rule's own account only: another account's queue is not written to
+    WHERE q.account_id = %(account_id)s
 )
 INSERT INTO broker.messages (
     queue_id, id, message_id, body, attributes, sender_id, sent_at, visible_at, expires_at
