@@ -281,33 +281,41 @@ class EventService:
                     "Policy cannot be combined with Action, Principal, StatementId or Condition."
                 )
             access_policies.parse_policy(policy)
-            new_policy = policy
-        else:
-            for member, value in (("StatementId", statement_id), ("Principal", principal)):
-                if not value:
-                    raise MissingParameter(f"The parameter {member} must be specified.")
-            assert statement_id is not None and principal is not None
-            new_policy = access_policies.events_put_permission(
-                bus.policy,
+            whole = policy
+            return await self._change_policy(bus, lambda _: whole)
+        for member, value in (("StatementId", statement_id), ("Principal", principal)):
+            if not value:
+                raise MissingParameter(f"The parameter {member} must be specified.")
+        assert statement_id is not None and principal is not None
+        sid, who = statement_id, principal
+
+        def added(current: str | None) -> str:
+            return access_policies.events_put_permission(
+                current,
                 bus_arn=bus.arn,
-                statement_id=statement_id,
-                principal=principal,
+                statement_id=sid,
+                principal=who,
                 action=action or "events:PutEvents",
                 condition=condition,
             )
-        return await self._set_policy(bus, new_policy)
+
+        return await self._change_policy(bus, added)
 
     async def remove_permission(
         self, caller: Caller, bus_name: str | None, statement_id: str | None, remove_all: bool
     ) -> EventBus:
         bus = await self.bus(caller, bus_name)
-        new_policy = access_policies.events_remove_permission(
-            bus.policy, statement_id=statement_id, remove_all=remove_all
+        return await self._change_policy(
+            bus,
+            lambda current: access_policies.events_remove_permission(
+                current, statement_id=statement_id, remove_all=remove_all
+            ),
         )
-        return await self._set_policy(bus, new_policy)
 
-    async def _set_policy(self, bus: EventBus, policy: str | None) -> EventBus:
-        updated = await self._store.set_bus_policy(bus.id, policy)
+    async def _change_policy(
+        self, bus: EventBus, change: Callable[[str | None], str | None]
+    ) -> EventBus:
+        updated = await self._store.change_bus_policy(bus.id, change)
         if updated is None:
             raise not_found("Event bus", bus.name)
         return updated

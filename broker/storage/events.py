@@ -80,9 +80,21 @@ class EventStore(NamedStatements):
         )
         return [_bus(r) for r in rows]
 
-    async def set_bus_policy(self, bus_id: int, policy: str | None) -> EventBus | None:
-        row = await self._one("set_bus_policy", {"bus_id": bus_id, "policy": policy})
-        return _bus(row) if row else None
+    async def change_bus_policy(
+        self, bus_id: int, change: Callable[[str | None], str | None]
+    ) -> EventBus | None:
+        """Replace the bus policy with ``change(current)``, the row locked in between; None when
+        the bus is gone."""
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(EVENT_QUERIES["lock_bus_policy"], {"bus_id": bus_id})
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            cursor = await conn.execute(
+                EVENT_QUERIES["set_bus_policy"], {"bus_id": bus_id, "policy": change(row["policy"])}
+            )
+            updated = await cursor.fetchone()
+        return _bus(updated) if updated else None
 
     async def delete_bus(self, bus_id: int) -> None:
         await self._run("delete_bus", {"bus_id": bus_id})

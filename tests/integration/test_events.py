@@ -119,3 +119,24 @@ async def test_put_events_is_one_transaction_across_targets(
     await events.put_events(caller, [entry])
     assert len(await _received(quiet_broker, caller, "tx-a")) == 1
     assert len(await _received(quiet_broker, caller, "tx-b")) == 1
+
+
+async def test_concurrent_put_permissions_keep_every_statement(
+    quiet_broker: Broker, caller: Caller
+) -> None:
+    events = _events(quiet_broker)
+    await events.bus(caller, None)
+    sids = [f"s{i}" for i in range(8)]
+    await asyncio.gather(
+        *(
+            events.put_permission(
+                caller, None, "events:PutEvents", str(100000000000 + i), sid, None, None
+            )
+            for i, sid in enumerate(sids)
+        )
+    )
+    bus = await events.bus(caller, None)
+    assert bus.policy is not None
+    assert sorted(s["Sid"] for s in json.loads(bus.policy)["Statement"]) == sids
+    await asyncio.gather(*(events.remove_permission(caller, None, sid, False) for sid in sids))
+    assert (await events.bus(caller, None)).policy is None

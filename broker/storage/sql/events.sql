@@ -21,6 +21,10 @@ WHERE account_id = %(account_id)s AND name LIKE %(prefix)s AND name > %(after)s
 ORDER BY name
 LIMIT %(limit)s;
 
+-- name: lock_bus_policy
+-- PutPermission and RemovePermission edit the policy under this lock: none loses another's.
+SELECT policy FROM broker.event_buses WHERE id = %(bus_id)s FOR UPDATE;
+
 -- name: set_bus_policy
 UPDATE broker.event_buses SET policy = %(policy)s, modified_at = now()
 WHERE id = %(bus_id)s
