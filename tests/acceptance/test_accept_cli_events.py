@@ -44,3 +44,26 @@ def test_cli_reports_a_missing_rule(events_cli: AwsCli) -> None:
     done = events_cli.run("describe-rule", "--name", "no-such-rule")
     assert done.returncode != 0
     assert "ResourceNotFoundException" in done.stderr
+
+
+def test_cli_bus_permissions(events_cli: AwsCli, queue_name: str) -> None:
+    events_cli.ok("create-event-bus", "--name", queue_name)
+    events_cli.ok(
+        "put-permission",
+        "--event-bus-name",
+        queue_name,
+        "--action",
+        "events:PutEvents",
+        "--principal",
+        "111122223333",
+        "--statement-id",
+        "partner",
+    )
+    policy = json.loads(events_cli.ok("describe-event-bus", "--name", queue_name)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["partner"]
+    events_cli.ok("remove-permission", "--event-bus-name", queue_name, "--statement-id", "partner")
+    assert "Policy" not in events_cli.ok("describe-event-bus", "--name", queue_name)
+    missing = events_cli.run(
+        "remove-permission", "--event-bus-name", queue_name, "--statement-id", "partner"
+    )
+    assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr

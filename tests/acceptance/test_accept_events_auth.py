@@ -45,6 +45,7 @@ class Tenant:
         self.account_id = account_id
         self.events = client("events", url, key, secret)
         self.sqs = client("sqs", url, key, secret)
+        self.sns = client("sns", url, key, secret)
 
     def queue(self, label: str) -> tuple[str, str]:
         url = self.sqs.create_queue(QueueName=f"{label}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
@@ -399,6 +400,58 @@ def test_a_dead_letter_queue_of_another_account_is_not_written_to(
         assert team_b.received(foreign_url) == []
     finally:
         receiver.close()
+
+
+def test_a_cross_account_topic_target_needs_the_topic_policy(
+    team_a: Tenant, team_b: Tenant, database_url: str, name: str
+) -> None:
+    rule = team_b.events.put_rule(Name=name, EventPattern=json.dumps({"source": [name]}))["RuleArn"]
+    topics, queues = {}, {}
+    for label in ("open", "closed"):
+        topics[label] = team_a.sns.create_topic(Name=f"{label}-{name}")["TopicArn"]
+        queues[label], queue_arn = team_a.queue(label)
+        team_a.sns.subscribe(
+            TopicArn=topics[label],
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+    team_a.sns.set_topic_attributes(
+        TopicArn=topics["open"],
+        AttributeName="Policy",
+        AttributeValue=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": topics["open"],
+                        "Condition": {"ArnEquals": {"aws:SourceArn": rule}},
+                    }
+                ],
+            }
+        ),
+    )
+    team_b.events.put_targets(
+        Rule=name, Targets=[{"Id": label, "Arn": arn} for label, arn in topics.items()]
+    )
+    team_b.events.put_events(Entries=[entry({"n": 1}, Source=name)])
+
+    def fanned_out() -> bool:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM broker.publications p JOIN broker.topics t "
+                "ON t.id = p.topic_id WHERE t.arn = ANY(%s)",
+                (list(topics.values()),),
+            ).fetchone()
+        return row is not None and row[0] == 0
+
+    wait_until(fanned_out, timeout=30, what="the topics' inbox to be fanned out")
+    got = wait_until(lambda: team_a.received(queues["open"]), timeout=30, what="the event")
+    assert [e["detail"] for e in got] == [{"n": 1}]
+    assert team_a.received(queues["closed"]) == []
 
 
 # --- key policies ---------------------------------------------------------------------------
