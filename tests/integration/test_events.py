@@ -140,3 +140,42 @@ async def test_concurrent_put_permissions_keep_every_statement(
     assert sorted(s["Sid"] for s in json.loads(bus.policy)["Statement"]) == sids
     await asyncio.gather(*(events.remove_permission(caller, None, sid, False) for sid in sids))
     assert (await events.bus(caller, None)).policy is None
+
+
+async def test_a_scheduled_rule_reaches_another_accounts_queue_only_under_its_policy(
+    quiet_broker: Broker, caller: Caller, database_url: str
+) -> None:
+    events = _events(quiet_broker)
+    other = Caller(account_id="444455556666")
+    rule = await events.put_rule(
+        caller, "cross-tick", None, None, "rate(1 hour)", None, None, None, {}
+    )
+    opened = await quiet_broker.service.create_queue(other, "tick-open", {}, {})
+    closed = await quiet_broker.service.create_queue(other, "tick-closed", {}, {})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": opened.arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}},
+            }
+        ],
+    }
+    await quiet_broker.service.set_queue_attributes(other, opened, {"Policy": json.dumps(policy)})
+    await events.put_targets(
+        caller,
+        rule.name,
+        None,
+        [{"Id": "open", "Arn": opened.arn}, {"Id": "closed", "Arn": closed.arn}],
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE broker.event_rules SET next_fire_at = now() WHERE arn = %s", (rule.arn,)
+        )
+    assert await events.fire_due_schedules() == 1
+    [tick] = await _received(quiet_broker, other, "tick-open")
+    assert json.loads(tick)["resources"] == [rule.arn]
+    assert await _received(quiet_broker, other, "tick-closed") == []
