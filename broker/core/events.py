@@ -223,10 +223,20 @@ class EventService:
         name = bus_name_of(name_or_arn)
         owner = account_of(name_or_arn) or caller.account_id
         if owner != caller.account_id:
-            other = await self._store.get_bus(bus_arn(self.limits.region, owner, name))
-            if other is None or action is None:
+            if action is None:
                 raise not_found("Event bus", name)
-            access.authorize(caller, action, other.arn, other.account_id, other.policy)
+            arn = bus_arn(self.limits.region, owner, name)
+            other = await self._store.get_bus(arn)
+            # A missing bus is refused like a closed one: a refusal tells nothing of existence.
+            access.authorize(
+                caller,
+                action,
+                arn,
+                owner,
+                other.policy if other is not None else None,
+            )
+            if other is None:
+                raise not_found("Event bus", name)  # not reached: no bus, no policy to allow
             return other
         arn = self.bus_arn(caller, name)
         found = await self._store.get_bus(arn)

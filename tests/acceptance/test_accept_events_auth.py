@@ -162,9 +162,15 @@ def test_account_b_cannot_see_or_touch_account_a_event_resources(
     b.delete_event_bus(Name=bus)
     assert a.describe_event_bus(Name=name)["Arn"] == bus
     assert b.describe_event_bus(Name=name)["Arn"] != bus
-    denied = b.put_events(Entries=[entry({"n": 1}, Source=name, EventBusName=bus)])
-    assert denied["FailedEntryCount"] == 1
-    assert denied["Entries"][0]["ErrorCode"] == "AccessDeniedException"
+    missing = bus + "-missing"  # refused the same way: a refusal tells nothing of existence
+    denied = b.put_events(
+        Entries=[
+            entry({"n": 1}, Source=name, EventBusName=bus),
+            entry({"n": 1}, Source=name, EventBusName=missing),
+        ]
+    )
+    assert denied["FailedEntryCount"] == 2
+    assert [e["ErrorCode"] for e in denied["Entries"]] == ["AccessDeniedException"] * 2
 
     assert connection not in [c["ConnectionArn"] for c in b.list_connections()["Connections"]]
     assert refused(b.describe_connection, Name=name) == "ResourceNotFoundException"
