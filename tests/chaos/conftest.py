@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:  # bench/ is a top-level directory, not an install
     sys.path.insert(0, str(ROOT))
 
 from bench.chaos import Cluster  # noqa: E402
+from bench.private_postgres import PrivatePostgres  # noqa: E402
 
 CLUSTERS: list[Cluster] = []
 
@@ -45,3 +46,26 @@ def cluster(fresh_database_url: str, tmp_path: Path) -> Iterator[Cluster]:
         CLUSTERS.remove(chaos)
         problems = chaos.stop()
         assert not problems, problems
+
+
+@pytest.fixture
+def private_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """Two broker processes on a PostgreSQL server of this test's own, which the test may stop
+    and start (the shared server of the other tests must never be stopped)."""
+    from broker.storage import migrations
+
+    server = PrivatePostgres(tmp_path / "server")
+    try:
+        url = server.create_database("chaos")
+        migrations.upgrade(url)
+        chaos = Cluster(url, tmp_path, {"BROKER_POLL_INTERVAL_SECONDS": "60"}, server=server)
+        CLUSTERS.append(chaos)
+        try:
+            chaos.start(2)
+            yield chaos
+        finally:
+            CLUSTERS.remove(chaos)
+            problems = chaos.stop()
+            assert not problems, problems
+    finally:
+        server.close()
