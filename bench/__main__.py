@@ -18,7 +18,9 @@ import psycopg
 
 from bench import baseline, chaos, fanout, harness, lifecycle, wakeup
 from bench.chaos_checker import Checker
+from bench.private_postgres import PrivatePostgres
 from bench.sqs_client import SqsClient
+from broker.storage import migrations
 
 
 @click.group()
@@ -168,18 +170,40 @@ def queues_command(count: int, operations: int) -> None:
 @main.command("chaos")
 @click.option("--minutes", default=5.0, show_default=True, help="Length of the faulty load.")
 @click.option("--kills", default=10, show_default=True, help="Fault cycles (kill -9 in each).")
+@click.option(
+    "--outages",
+    default=3,
+    show_default=True,
+    help="PostgreSQL stopped and started (on a private server of the run's own when > 0).",
+)
+@click.option("--outage-seconds", default=5.0, show_default=True)
 @click.option("--brokers", "count", default=2, show_default=True)
-def chaos_command(minutes: float, kills: int, count: int) -> None:
-    """Load through kill -9, listener kills and SIGSTOP pauses; the checker's figures."""
+def chaos_command(
+    minutes: float, kills: int, outages: int, outage_seconds: float, count: int
+) -> None:
+    """Load through kill -9, listener kills, SIGSTOP pauses and database outages; the
+    checker's figures."""
     import tempfile
     from pathlib import Path
 
     report = harness.Report("chaos")
     checker = Checker()
     duration = minutes * 60
-    gap = max(1.0, duration / kills - chaos.VISIBILITY_TIMEOUT - 4.0)
-    with _database() as url, tempfile.TemporaryDirectory() as logs:
-        cluster = chaos.Cluster(url, Path(logs))
+    fault_seconds = kills * (chaos.VISIBILITY_TIMEOUT + 4.0) + outages * (outage_seconds + 2.0)
+    gap = max(1.0, (duration - fault_seconds) / max(1, kills + outages))
+    workload = chaos.Workload(drain_timeout=120)
+    with contextlib.ExitStack() as stack:
+        logs = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        server = None
+        if outages:
+            # Never stop a shared server: the outages run on a server of this run's own.
+            server = PrivatePostgres(logs / "server")
+            stack.callback(server.close)
+            url = server.create_database("chaos")
+            migrations.upgrade(url)
+        else:
+            url = stack.enter_context(_database())
+        cluster = chaos.Cluster(url, logs, server=server)
         try:
             cluster.start(count)
             started = time.monotonic()
@@ -188,8 +212,8 @@ def chaos_command(minutes: float, kills: int, count: int) -> None:
                     cluster,
                     checker,
                     duration,
-                    chaos.schedule(kills, gap),
-                    chaos.Workload(drain_timeout=120),
+                    chaos.schedule(kills, gap, outages, outage_seconds),
+                    workload,
                 )
             )
             elapsed = time.monotonic() - started
@@ -203,12 +227,17 @@ def chaos_command(minutes: float, kills: int, count: int) -> None:
         kill9=faults.count("kill -9"),
         listener_kills=faults.count("listener killed"),
         pauses=faults.count("SIGSTOP"),
+        outages=faults.count("database stopped"),
+        wrong_answers=len(workload.wrong_answers),
         **findings.figures(),
     )
     report.extra["stats"] = stats
+    report.extra["failures"] = dict(workload.failures)
+    report.extra["outages"] = [f for f in cluster.faults if f["fault"] == "database started"]
+    report.extra["wrong_answers"] = workload.wrong_answers[:20]
     report.extra["examples"] = findings.summary()
     report.emit()
-    if not findings.ok or not stats["drained"]:
+    if not findings.ok or not stats["drained"] or workload.wrong_answers:
         raise SystemExit(1)
 
 

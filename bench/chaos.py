@@ -590,12 +590,24 @@ async def database_outage(cluster: Cluster, down_seconds: float) -> None:
     cluster.faults[-1].update(not_ready_after=not_ready, ready_after=ready)
 
 
-def schedule(cycles: int, gap: float) -> Callable[[Cluster], Coroutine[Any, Any, None]]:
-    """``cycles`` fault cycles, ``gap`` seconds of undisturbed load before each."""
+def schedule(
+    cycles: int, gap: float, outages: int = 0, outage_seconds: float = 5.0
+) -> Callable[[Cluster], Coroutine[Any, Any, None]]:
+    """``cycles`` fault cycles, ``gap`` seconds of undisturbed load before each; ``outages``
+    database outages of ``outage_seconds`` spread among them (after cycles, evenly)."""
+    after = {round((i + 1) * cycles / (outages + 1)) for i in range(outages)} if cycles else set()
 
     async def faults(cluster: Cluster) -> None:
-        for _ in range(cycles):
+        done = 0
+        for cycle in range(1, cycles + 1):
             await asyncio.sleep(gap)  # load between faults
             await fault_cycle(cluster)
+            if cycle in after:
+                await asyncio.sleep(gap)
+                await database_outage(cluster, outage_seconds)
+                done += 1
+        for _ in range(outages - done):  # fewer cycles than outages
+            await asyncio.sleep(gap)
+            await database_outage(cluster, outage_seconds)
 
     return faults
