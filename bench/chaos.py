@@ -513,14 +513,17 @@ async def run(
     ] + [asyncio.create_task(produce(fifo, f"g{i}", f"g{i}")) for i in range(w.fifo_groups)]
     consumers = [asyncio.create_task(consume(s)) for s in specs for _ in range(w.consumers)]
     fault_task = asyncio.create_task(faults(cluster))
-    # Load for ``duration`` seconds, and at least until the fault schedule has ended (it always
-    # ends with every process running and none paused).
-    await asyncio.gather(fault_task, asyncio.sleep(duration))
-    producing.clear()
-    await asyncio.gather(*producers)
-    stats["drained"] = int(await _drain(cluster, checker, specs, w.drain_timeout))
-    consuming.clear()
-    await asyncio.gather(*consumers)
+    try:
+        # Load for ``duration`` seconds, and at least until the fault schedule has ended (it
+        # always ends with every process running and none paused).
+        await asyncio.gather(fault_task, asyncio.sleep(duration))
+        producing.clear()
+        await asyncio.gather(*producers)
+        stats["drained"] = int(await _drain(cluster, checker, specs, w.drain_timeout))
+        consuming.clear()
+        await asyncio.gather(*consumers)
+    finally:  # a failed fault must not leave clients running forever
+        await cancel([fault_task, *producers, *consumers])
     stats["client_retries"] = sum(c.retries for c in clients)
     stats["wrong_answers"] = len(w.wrong_answers)
     for client in clients:
@@ -528,6 +531,12 @@ async def run(
         client.close()
     w.stats = stats
     return stats
+
+
+async def cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _drain(cluster: Cluster, checker: Checker, specs: list[QueueSpec], limit: float) -> bool:
