@@ -36,6 +36,7 @@ from broker.metrics.observer import MetricsObserver, TopicMetricsObserver
 from broker.protocols.aws import aws_routes
 from broker.protocols.aws.sns.endpoint import SnsEndpoint
 from broker.protocols.aws.sns.filter_language import MatchingFilters
+from broker.request_limits import RequestLimits
 from broker.signing import SECRET_NAME, KeyRing, new_signing_material
 from broker.storage import migrations
 from broker.storage.postgres import PostgresStore, create_pool
@@ -230,6 +231,7 @@ def build(settings: Settings) -> Broker:
         poll_interval_seconds=settings.poll_interval_seconds,
         delete_recreate_cooldown_seconds=settings.delete_recreate_cooldown_seconds,
         purge_cooldown_seconds=settings.purge_cooldown_seconds,
+        max_long_polls=settings.max_long_polls,
     )
     service = BrokerService(store, signal, hub, limits)
     topics = TopicRuntime(settings, store, signal)
@@ -331,4 +333,10 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
             sns=broker.topics.endpoint if broker.topics else None,
         ),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_request_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
+    return app
