@@ -20,6 +20,7 @@ from broker.core.delivery_policy import parse_effective
 from broker.core.ports import NullTopicObserver, Outbox, Signal, TopicObserver, TopicStore
 from broker.core.topic_models import ClaimedDelivery
 from broker.core.topics import TopicService
+from broker.errors import Throttled, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,9 @@ class Deliverer:
                 more = await self.run_once()
             except asyncio.CancelledError:
                 raise
+            except (Unavailable, Throttled) as exc:
+                # A database outage: one line per step, not a traceback every poll.
+                log.warning("deliverer step failed (%s); retrying in %.1fs", exc, self.poll_seconds)
             except Exception:
                 log.exception("deliverer step failed; retrying in %.1fs", self.poll_seconds)
             if not more:

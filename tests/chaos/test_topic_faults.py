@@ -7,6 +7,8 @@ subscription gets every acknowledged publish at least once, and none gets one it
 
 from __future__ import annotations
 
+import asyncio
+
 from bench import chaos, chaos_topics
 from bench.chaos import Cluster
 from bench.chaos_checker import FanoutChecker
@@ -26,5 +28,24 @@ async def test_fanout_through_kill_listener_kill_and_pause(cluster: Cluster) -> 
     assert findings.published > 50, stats
     for spec in chaos_topics.SUBSCRIPTIONS:
         assert findings.expected[spec.name] > 0, findings.summary()
+    assert findings.missing_total == 0, findings.summary()
+    assert findings.unwanted_total == 0, findings.summary()
+
+
+async def test_fanout_through_a_database_outage(private_cluster: Cluster) -> None:
+    checker = FanoutChecker()
+    workload = chaos_topics.TopicWorkload(publishers=3, drain_timeout=60)
+
+    async def faults(cluster: Cluster) -> None:
+        await asyncio.sleep(1.5)  # load before the fault
+        await chaos.database_outage(cluster, 3.0)
+
+    stats = await chaos_topics.run(
+        private_cluster, checker, duration=4.0, faults=faults, workload=workload
+    )
+    findings = checker.check()
+    assert workload.wrong_answers == [], workload.wrong_answers[:5]
+    assert stats["publish_retries"] > 0, stats  # publishes were refused while it was down
+    assert stats["drained"] == 1, (stats, findings.summary())
     assert findings.missing_total == 0, findings.summary()
     assert findings.unwanted_total == 0, findings.summary()
