@@ -245,10 +245,10 @@ class Cluster:
                 time.sleep(0.05)  # polling an observable condition
         return time.monotonic() - started
 
-    def stop_database(self) -> None:
+    def stop_database(self, mode: str = "fast") -> None:
         assert self.server is not None, "the outage fault needs a private server"
-        self.faults.append({"fault": "database stopped", "at": _now()})
-        self.server.stop()
+        self.faults.append({"fault": "database stopped", "mode": mode, "at": _now()})
+        self.server.stop(mode)
 
     def start_database(self) -> None:
         assert self.server is not None
@@ -587,10 +587,11 @@ async def fault_cycle(cluster: Cluster, visibility_timeout: int = VISIBILITY_TIM
     cluster.resume(paused)
 
 
-async def database_outage(cluster: Cluster, down_seconds: float) -> None:
-    """PostgreSQL stopped for ``down_seconds`` under load and started again. Every process must
-    report not ready while it is down and ready again after, by itself."""
-    await asyncio.to_thread(cluster.stop_database)
+async def database_outage(cluster: Cluster, down_seconds: float, mode: str = "fast") -> None:
+    """PostgreSQL stopped for ``down_seconds`` under load (``pg_ctl stop -m mode``: ``fast``, or
+    ``immediate``, a crash that recovers from the WAL on start) and started again. Every process
+    must report not ready while it is down and ready again after, by itself."""
+    await asyncio.to_thread(cluster.stop_database, mode)
     not_ready = await asyncio.to_thread(cluster.wait_readiness, 503, READINESS_TIMEOUT_SECONDS)
     # Deliberately long: the outage itself is the fault under test.
     await asyncio.sleep(max(0.0, down_seconds - not_ready))
@@ -606,6 +607,9 @@ def schedule(
     database outages of ``outage_seconds`` spread among them (after cycles, evenly)."""
     after = {round((i + 1) * cycles / (outages + 1)) for i in range(outages)} if cycles else set()
 
+    # Outages alternate between a clean stop and a crash (-m immediate).
+    modes = ["fast" if i % 2 == 0 else "immediate" for i in range(outages)]
+
     async def faults(cluster: Cluster) -> None:
         done = 0
         for cycle in range(1, cycles + 1):
@@ -613,10 +617,10 @@ def schedule(
             await fault_cycle(cluster)
             if cycle in after:
                 await asyncio.sleep(gap)
-                await database_outage(cluster, outage_seconds)
+                await database_outage(cluster, outage_seconds, modes[done])
                 done += 1
-        for _ in range(outages - done):  # fewer cycles than outages
+        for mode in modes[done:]:  # fewer cycles than outages
             await asyncio.sleep(gap)
-            await database_outage(cluster, outage_seconds)
+            await database_outage(cluster, outage_seconds, mode)
 
     return faults
