@@ -206,7 +206,7 @@ def chaos_command(
         server = None
         if outages:
             # Never stop a shared server: the outages run on a server of this run's own.
-            server = PrivatePostgres(logs / "server")
+            server = PrivatePostgres()
             stack.callback(server.close)
             url = server.create_database("chaos")
             migrations.upgrade(url)

@@ -38,6 +38,8 @@ VISIBILITY_TIMEOUT = 2
 LISTENER_APPLICATION_NAME = "broker-listener"
 READINESS_TIMEOUT_SECONDS = 20.0
 """How long /readyz may take to follow the database going away or coming back."""
+CI_RUN_LIMIT_SECONDS = 150.0
+"""A short run that has not ended by then hangs: the CI tests fail instead of waiting."""
 
 BROKER_ENV = {
     "BROKER_LOG_LEVEL": "info",
@@ -121,7 +123,7 @@ class Broker:
     def ready(self) -> bool:
         return self.readiness() == 200
 
-    def readiness(self, timeout: float = 2.0) -> int | None:
+    def readiness(self, timeout: float = 5.0) -> int | None:
         """The status of ``/readyz`` (200 or 503), or None when it did not answer in time."""
         try:
             return httpx.get(self.url + "/readyz", timeout=timeout).status_code

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,20 @@ START_TIMEOUT_SECONDS = 60.0
 
 
 class PrivatePostgres:
-    """One server in ``directory``; ``stop()`` and ``start()`` are the outage fault."""
+    """One server in a directory of its own; ``stop()`` and ``start()`` are the outage fault.
 
-    def __init__(self, directory: Path) -> None:
+    The directory is a fresh one in the system's temporary directory, never under pytest's
+    ``tmp_path``: as root the server runs as an unprivileged user that must be able to enter every
+    parent directory, and pytest resets its shared base directory to mode 0700 whenever any
+    pytest run starts on the machine, which would cut a running server off from its files.
+    """
+
+    def __init__(self) -> None:
         from pgserver.postgres_server import PostgresServer
 
-        self.pgdata = directory / "pgdata"
-        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.directory = Path(tempfile.mkdtemp(prefix="broker-chaos-pg-"))
+        self.pgdata = self.directory / "pgdata"
+        self.pgdata.mkdir()
         # cleanup_mode=None: this class owns the server's lifetime (pgserver's own clean-up only
         # knows the first postmaster's pid and would miss one started again after an outage).
         self._server: Any = PostgresServer(self.pgdata, cleanup_mode=None)
@@ -82,7 +90,7 @@ class PrivatePostgres:
         if self.running:
             with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
                 self.stop("immediate")
-        shutil.rmtree(self.pgdata, ignore_errors=True)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     def create_database(self, name: str) -> str:
         """A new, empty database; its URL."""

@@ -92,6 +92,10 @@ class PostgresSignal:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if not self.connected.is_set():
+                    # Not a lost session but a failed connect: the server is unreachable, so
+                    # requests stop waiting the pool's full timeout for a connection.
+                    self._store.health.failed()
                 log.warning("listener connection lost (%s); reconnecting", exc)
             self.connected.clear()
             await asyncio.sleep(backoff)

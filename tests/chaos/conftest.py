@@ -59,7 +59,7 @@ def private_cluster(tmp_path: Path) -> Iterator[Cluster]:
     and start (the shared server of the other tests must never be stopped)."""
     from broker.storage import migrations
 
-    server = PrivatePostgres(tmp_path / "server")
+    server = PrivatePostgres()
     try:
         url = server.create_database("chaos")
         migrations.upgrade(url)

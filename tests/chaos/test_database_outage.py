@@ -50,7 +50,10 @@ async def test_workload_through_a_database_outage(private_cluster: Cluster) -> N
         await asyncio.sleep(1.5)  # load before the fault
         await chaos.database_outage(cluster, OUTAGE_SECONDS)
 
-    stats = await chaos.run(cluster, checker, duration=4.0, faults=faults, workload=workload)
+    stats = await asyncio.wait_for(
+        chaos.run(cluster, checker, duration=4.0, faults=faults, workload=workload),
+        chaos.CI_RUN_LIMIT_SECONDS,
+    )
     findings = checker.check()
     assert [f["fault"] for f in cluster.faults] == ["database stopped", "database started"]
     # While the database was down the brokers answered, and only with retriable errors.

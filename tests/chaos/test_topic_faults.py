@@ -17,8 +17,15 @@ from bench.chaos_checker import FanoutChecker
 async def test_fanout_through_kill_listener_kill_and_pause(cluster: Cluster) -> None:
     checker = FanoutChecker()
     workload = chaos_topics.TopicWorkload(publishers=3, drain_timeout=60)
-    stats = await chaos_topics.run(
-        cluster, checker, duration=6.0, faults=chaos.schedule(cycles=1, gap=1.5), workload=workload
+    stats = await asyncio.wait_for(
+        chaos_topics.run(
+            cluster,
+            checker,
+            duration=6.0,
+            faults=chaos.schedule(cycles=1, gap=1.5),
+            workload=workload,
+        ),
+        chaos.CI_RUN_LIMIT_SECONDS,
     )
     findings = checker.check()
     faults = [f["fault"] for f in cluster.faults]
@@ -40,8 +47,9 @@ async def test_fanout_through_a_database_outage(private_cluster: Cluster) -> Non
         await asyncio.sleep(1.5)  # load before the fault
         await chaos.database_outage(cluster, 3.0)
 
-    stats = await chaos_topics.run(
-        private_cluster, checker, duration=4.0, faults=faults, workload=workload
+    stats = await asyncio.wait_for(
+        chaos_topics.run(private_cluster, checker, duration=4.0, faults=faults, workload=workload),
+        chaos.CI_RUN_LIMIT_SECONDS,
     )
     findings = checker.check()
     assert workload.wrong_answers == [], workload.wrong_answers[:5]
