@@ -10,15 +10,18 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import click
 import httpx
 import psycopg
 
-from bench import baseline, chaos, events, fanout, harness, lifecycle, wakeup
-from bench.chaos_checker import Checker
+from bench import baseline, chaos, chaos_topics, events, fanout, harness, lifecycle, wakeup
+from bench.chaos_checker import Checker, FanoutChecker
+from bench.private_postgres import PrivatePostgres
 from bench.sqs_client import SqsClient
+from broker.storage import migrations
 
 
 @click.group()
@@ -204,28 +207,60 @@ def queues_command(count: int, operations: int) -> None:
 @main.command("chaos")
 @click.option("--minutes", default=5.0, show_default=True, help="Length of the faulty load.")
 @click.option("--kills", default=10, show_default=True, help="Fault cycles (kill -9 in each).")
+@click.option(
+    "--outages",
+    default=3,
+    show_default=True,
+    help="PostgreSQL stopped and started (on a private server of the run's own when > 0).",
+)
+@click.option("--outage-seconds", default=5.0, show_default=True)
 @click.option("--brokers", "count", default=2, show_default=True)
-def chaos_command(minutes: float, kills: int, count: int) -> None:
-    """Load through kill -9, listener kills and SIGSTOP pauses; the checker's figures."""
+@click.option(
+    "--topics/--no-topics",
+    default=True,
+    show_default=True,
+    help="Also publish to a topic with filtered SQS and HTTP subscriptions under the faults.",
+)
+def chaos_command(
+    minutes: float, kills: int, outages: int, outage_seconds: float, count: int, topics: bool
+) -> None:
+    """Load through kill -9, listener kills, SIGSTOP pauses and database outages; the
+    checker's figures."""
     import tempfile
     from pathlib import Path
 
     report = harness.Report("chaos")
     checker = Checker()
     duration = minutes * 60
-    gap = max(1.0, duration / kills - chaos.VISIBILITY_TIMEOUT - 4.0)
-    with _database() as url, tempfile.TemporaryDirectory() as logs:
-        cluster = chaos.Cluster(url, Path(logs))
+    fault_seconds = kills * (chaos.VISIBILITY_TIMEOUT + 4.0) + outages * (outage_seconds + 2.0)
+    gap = max(1.0, (duration - fault_seconds) / max(1, kills + outages))
+    workload = chaos.Workload(drain_timeout=120)
+    fanout_checker = FanoutChecker()
+    topic_workload = chaos_topics.TopicWorkload(drain_timeout=120)
+    with contextlib.ExitStack() as stack:
+        logs = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        server = None
+        if outages:
+            # Never stop a shared server: the outages run on a server of this run's own.
+            server = PrivatePostgres()
+            stack.callback(server.close)
+            url = server.create_database("chaos")
+            migrations.upgrade(url)
+        else:
+            url = stack.enter_context(_database())
+        cluster = chaos.Cluster(url, logs, server=server)
         try:
             cluster.start(count)
             started = time.monotonic()
-            stats = asyncio.run(
-                chaos.run(
+            stats, topic_stats = asyncio.run(
+                _chaos_runs(
                     cluster,
                     checker,
+                    fanout_checker if topics else None,
                     duration,
-                    chaos.schedule(kills, gap),
-                    chaos.Workload(drain_timeout=120),
+                    chaos.schedule(kills, gap, outages, outage_seconds),
+                    workload,
+                    topic_workload,
                 )
             )
             elapsed = time.monotonic() - started
@@ -239,13 +274,60 @@ def chaos_command(minutes: float, kills: int, count: int) -> None:
         kill9=faults.count("kill -9"),
         listener_kills=faults.count("listener killed"),
         pauses=faults.count("SIGSTOP"),
+        outages=faults.count("database stopped"),
+        wrong_answers=len(workload.wrong_answers) + len(topic_workload.wrong_answers),
         **findings.figures(),
     )
+    fanout_findings = fanout_checker.check()
+    if topics:
+        topic_report = harness.Report("chaos-topics")
+        topic_report.add(**fanout_findings.figures())
+        topic_report.extra["stats"] = topic_stats
+        topic_report.extra["examples"] = fanout_findings.summary()
+        topic_report.extra["wrong_answers"] = topic_workload.wrong_answers[:20]
+        topic_report.emit()
     report.extra["stats"] = stats
+    report.extra["failures"] = dict(workload.failures)
+    report.extra["outages"] = [f for f in cluster.faults if f["fault"] == "database started"]
+    report.extra["wrong_answers"] = workload.wrong_answers[:20]
     report.extra["examples"] = findings.summary()
     report.emit()
-    if not findings.ok or not stats["drained"]:
+    broken = not findings.ok or not stats["drained"] or bool(workload.wrong_answers)
+    if topics:
+        broken = broken or not fanout_findings.ok or not topic_stats.get("drained")
+        broken = broken or bool(topic_workload.wrong_answers)
+    if broken:
         raise SystemExit(1)
+
+
+async def _chaos_runs(
+    cluster: chaos.Cluster,
+    checker: Checker,
+    fanout: FanoutChecker | None,
+    duration: float,
+    faults: Callable[[chaos.Cluster], Coroutine[Any, Any, None]],
+    workload: chaos.Workload,
+    topic_workload: chaos_topics.TopicWorkload,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The queue workload and (when ``fanout`` is given) the topic workload at once, under one
+    fault schedule: the topic run lasts until the schedule has ended."""
+    done = asyncio.Event()
+
+    async def scheduled(cluster: chaos.Cluster) -> None:
+        try:
+            await faults(cluster)
+        finally:
+            done.set()
+
+    async def until_done(cluster: chaos.Cluster) -> None:
+        await done.wait()
+
+    queue_run = chaos.run(cluster, checker, duration, scheduled, workload)
+    if fanout is None:
+        return await queue_run, {}
+    topic_run = chaos_topics.run(cluster, fanout, duration, until_done, topic_workload)
+    stats, topic_stats = await asyncio.gather(queue_run, topic_run)
+    return stats, topic_stats
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +29,17 @@ import httpx
 import psycopg
 
 from bench.chaos_checker import Checker
+from bench.private_postgres import PrivatePostgres
 from bench.sqs_client import SqsClient, SqsError
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_SECONDS = 30.0
 VISIBILITY_TIMEOUT = 2
 LISTENER_APPLICATION_NAME = "broker-listener"
+READINESS_TIMEOUT_SECONDS = 20.0
+"""How long /readyz may take to follow the database going away or coming back."""
+CI_RUN_LIMIT_SECONDS = 150.0
+"""A short run that has not ended by then hangs: the CI tests fail instead of waiting."""
 
 BROKER_ENV = {
     "BROKER_LOG_LEVEL": "info",
@@ -115,10 +121,14 @@ class Broker:
         raise RuntimeError(f"broker not ready after {timeout} s:\n{self.log_tail()}")
 
     def ready(self) -> bool:
+        return self.readiness() == 200
+
+    def readiness(self, timeout: float = 5.0) -> int | None:
+        """The status of ``/readyz`` (200 or 503), or None when it did not answer in time."""
         try:
-            return httpx.get(self.url + "/readyz", timeout=2.0).status_code == 200
+            return httpx.get(self.url + "/readyz", timeout=timeout).status_code
         except httpx.HTTPError:
-            return False
+            return None
 
     def kill(self) -> None:
         if self.alive:
@@ -146,12 +156,20 @@ class Broker:
 
 
 class Cluster:
-    """Broker processes sharing one database, and the faults applied to them."""
+    """Broker processes sharing one database, and the faults applied to them. ``server`` is the
+    private PostgreSQL the database lives on, when the database outage fault may run."""
 
-    def __init__(self, database_url: str, log_dir: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        server: PrivatePostgres | None = None,
+    ):
         self.database_url = database_url
         self.log_dir = log_dir
         self.env = dict(env or {})
+        self.server = server
         self.brokers: list[Broker] = []
         self.retired: list[Broker] = []
         self.faults: list[dict[str, Any]] = []
@@ -215,6 +233,30 @@ class Cluster:
                 raise AssertionError(f"listeners not back after {timeout} s: {current} vs {old}")
             time.sleep(0.05)  # polling an observable condition
 
+    def wait_readiness(self, status: int, timeout: float) -> float:
+        """Poll until every live process answers ``/readyz`` with ``status``; seconds taken."""
+        started = time.monotonic()
+        pending = [b for b in self.brokers if b.alive and not b.paused]
+        while pending:
+            pending = [b for b in pending if b.readiness() != status]
+            if pending and time.monotonic() - started > timeout:
+                raise AssertionError(
+                    f"/readyz of {[b.url for b in pending]} not {status} after {timeout} s"
+                )
+            if pending:
+                time.sleep(0.05)  # polling an observable condition
+        return time.monotonic() - started
+
+    def stop_database(self, mode: str = "fast") -> None:
+        assert self.server is not None, "the outage fault needs a private server"
+        self.faults.append({"fault": "database stopped", "mode": mode, "at": _now()})
+        self.server.stop(mode)
+
+    def start_database(self) -> None:
+        assert self.server is not None
+        self.server.start()
+        self.faults.append({"fault": "database started", "at": _now()})
+
     def stop(self) -> list[str]:
         """SIGTERM every live process; the problems seen (tracebacks other than expected)."""
         problems = []
@@ -240,6 +282,9 @@ class RetryingClient:
         self._index = index
         self._client: SqsClient | None = None
         self.retries = 0
+        self.failures: Counter[str] = Counter()
+        """Retriable failures by kind: the error code of a 5xx or throttling answer, else the
+        transport exception's name (a refused connection, a timeout, a cut answer)."""
 
     def _drop(self) -> None:
         if self._client is not None and self._client._writer is not None:
@@ -263,11 +308,14 @@ class RetryingClient:
             client = await self._connected()
             return await asyncio.wait_for(client.call(action, params), limit)
         except SqsError as exc:
-            if exc.status >= 500 or "throttl" in str(exc.body.get("__type", "")).lower():
+            code = error_code(exc)
+            if exc.status >= 500 or "throttl" in code.lower():
+                self.failures[code] += 1
                 self._drop()
                 raise Retriable(str(exc)) from exc
             raise
         except RETRIABLE_ERRORS as exc:
+            self.failures[type(exc).__name__] += 1
             self._drop()
             raise Retriable(repr(exc)) from exc
 
@@ -294,6 +342,11 @@ class Retriable(Exception):
     pass
 
 
+def error_code(exc: SqsError) -> str:
+    """The AWS error code of an answer, without the shape's namespace."""
+    return str(exc.body.get("__type", "")).rpartition("#")[2] or f"HTTP {exc.status}"
+
+
 @dataclass
 class QueueSpec:
     name: str
@@ -309,6 +362,10 @@ class Workload:
     visibility_timeout: int = VISIBILITY_TIMEOUT
     drain_timeout: float = 30.0
     stats: dict[str, int] = field(default_factory=dict)
+    failures: Counter[str] = field(default_factory=Counter)
+    """Retriable failures the clients saw, by kind (summed over clients)."""
+    wrong_answers: list[str] = field(default_factory=list)
+    """Answers that were neither a success nor retriable: must stay empty."""
 
 
 async def create_queues(cluster: Cluster, visibility_timeout: int) -> list[QueueSpec]:
@@ -371,6 +428,12 @@ async def run(
                 try:
                     reply = await client.once("SendMessage", params, 3.0)
                     break
+                except SqsError as exc:
+                    w.wrong_answers.append(f"SendMessage {body_id}: {exc}")
+                    stats["send_retries"] += 1
+                    if not producing.is_set():
+                        return
+                    await asyncio.sleep(0.05)  # retry backoff
                 except Retriable:
                     stats["send_retries"] += 1
                     if not producing.is_set():
@@ -395,6 +458,10 @@ async def run(
                     },
                     4.0,
                 )
+            except SqsError as exc:
+                w.wrong_answers.append(f"ReceiveMessage: {exc}")
+                await asyncio.sleep(0.05)  # retry backoff
+                continue
             except Retriable:
                 await asyncio.sleep(0.05)  # retry backoff
                 continue
@@ -430,6 +497,9 @@ async def run(
                 3.0,
                 started + 10.0,
             )
+        except SqsError as exc:
+            w.wrong_answers.append(f"DeleteMessageBatch: {exc}")
+            return
         except Retriable:
             return  # the messages come back after their windows
         at = time.monotonic()
@@ -445,19 +515,30 @@ async def run(
     ] + [asyncio.create_task(produce(fifo, f"g{i}", f"g{i}")) for i in range(w.fifo_groups)]
     consumers = [asyncio.create_task(consume(s)) for s in specs for _ in range(w.consumers)]
     fault_task = asyncio.create_task(faults(cluster))
-    # Load for ``duration`` seconds, and at least until the fault schedule has ended (it always
-    # ends with every process running and none paused).
-    await asyncio.gather(fault_task, asyncio.sleep(duration))
-    producing.clear()
-    await asyncio.gather(*producers)
-    stats["drained"] = int(await _drain(cluster, checker, specs, w.drain_timeout))
-    consuming.clear()
-    await asyncio.gather(*consumers)
+    try:
+        # Load for ``duration`` seconds, and at least until the fault schedule has ended (it
+        # always ends with every process running and none paused).
+        await asyncio.gather(fault_task, asyncio.sleep(duration))
+        producing.clear()
+        await asyncio.gather(*producers)
+        stats["drained"] = int(await _drain(cluster, checker, specs, w.drain_timeout))
+        consuming.clear()
+        await asyncio.gather(*consumers)
+    finally:  # a failed fault must not leave clients running forever
+        await cancel([fault_task, *producers, *consumers])
     stats["client_retries"] = sum(c.retries for c in clients)
+    stats["wrong_answers"] = len(w.wrong_answers)
     for client in clients:
+        w.failures.update(client.failures)
         client.close()
     w.stats = stats
     return stats
+
+
+async def cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _drain(cluster: Cluster, checker: Checker, specs: list[QueueSpec], limit: float) -> bool:
@@ -508,12 +589,40 @@ async def fault_cycle(cluster: Cluster, visibility_timeout: int = VISIBILITY_TIM
     cluster.resume(paused)
 
 
-def schedule(cycles: int, gap: float) -> Callable[[Cluster], Coroutine[Any, Any, None]]:
-    """``cycles`` fault cycles, ``gap`` seconds of undisturbed load before each."""
+async def database_outage(cluster: Cluster, down_seconds: float, mode: str = "fast") -> None:
+    """PostgreSQL stopped for ``down_seconds`` under load (``pg_ctl stop -m mode``: ``fast``, or
+    ``immediate``, a crash that recovers from the WAL on start) and started again. Every process
+    must report not ready while it is down and ready again after, by itself."""
+    await asyncio.to_thread(cluster.stop_database, mode)
+    not_ready = await asyncio.to_thread(cluster.wait_readiness, 503, READINESS_TIMEOUT_SECONDS)
+    # Deliberately long: the outage itself is the fault under test.
+    await asyncio.sleep(max(0.0, down_seconds - not_ready))
+    await asyncio.to_thread(cluster.start_database)
+    ready = await asyncio.to_thread(cluster.wait_readiness, 200, READINESS_TIMEOUT_SECONDS)
+    cluster.faults[-1].update(not_ready_after=not_ready, ready_after=ready)
+
+
+def schedule(
+    cycles: int, gap: float, outages: int = 0, outage_seconds: float = 5.0
+) -> Callable[[Cluster], Coroutine[Any, Any, None]]:
+    """``cycles`` fault cycles, ``gap`` seconds of undisturbed load before each; ``outages``
+    database outages of ``outage_seconds`` spread among them (after cycles, evenly)."""
+    after = {round((i + 1) * cycles / (outages + 1)) for i in range(outages)} if cycles else set()
+
+    # Outages alternate between a clean stop and a crash (-m immediate).
+    modes = ["fast" if i % 2 == 0 else "immediate" for i in range(outages)]
 
     async def faults(cluster: Cluster) -> None:
-        for _ in range(cycles):
+        done = 0
+        for cycle in range(1, cycles + 1):
             await asyncio.sleep(gap)  # load between faults
             await fault_cycle(cluster)
+            if cycle in after:
+                await asyncio.sleep(gap)
+                await database_outage(cluster, outage_seconds, modes[done])
+                done += 1
+        for mode in modes[done:]:  # fewer cycles than outages
+            await asyncio.sleep(gap)
+            await database_outage(cluster, outage_seconds, mode)
 
     return faults

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,3 +211,105 @@ class Checker:
 
 def as_json(findings: Findings) -> dict[str, Any]:
     return {**findings.figures(), "examples": findings.summary()}
+
+
+# --- topic fan-out ------------------------------------------------------------------------------
+
+
+@dataclass
+class FanoutFindings:
+    published: int = 0
+    deliveries: dict[str, int] = field(default_factory=dict)
+    """Per subscription: deliveries received (duplicates included)."""
+    expected: dict[str, int] = field(default_factory=dict)
+    """Per subscription: acknowledged publishes its filter policy matches."""
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    """Per subscription: matching acknowledged publishes never delivered. Must be empty."""
+    unwanted: dict[str, list[str]] = field(default_factory=dict)
+    """Per subscription: publishes delivered that its filter policy refuses. Must be empty."""
+    duplicates: dict[str, int] = field(default_factory=dict)
+    """Per subscription: deliveries beyond the first of a publish (at least once allows them)."""
+
+    @property
+    def missing_total(self) -> int:
+        return sum(len(v) for v in self.missing.values())
+
+    @property
+    def unwanted_total(self) -> int:
+        return sum(len(v) for v in self.unwanted.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing_total and not self.unwanted_total
+
+    def figures(self) -> dict[str, int]:
+        return {
+            "published": self.published,
+            "expected_deliveries": sum(self.expected.values()),
+            "deliveries": sum(self.deliveries.values()),
+            "missing": self.missing_total,
+            "unwanted": self.unwanted_total,
+            "duplicate_deliveries": sum(self.duplicates.values()),
+        }
+
+    def summary(self) -> str:
+        lines = [f"{k}={v}" for k, v in self.figures().items()]
+        for name in sorted(self.expected):
+            lines.append(
+                f"  {name}: expected {self.expected[name]}, "
+                f"deliveries {self.deliveries.get(name, 0)}, "
+                f"missing {self.missing.get(name, [])[:5]}, "
+                f"unwanted {self.unwanted.get(name, [])[:5]}"
+            )
+        return "\n".join(lines)
+
+
+class FanoutChecker:
+    """Acknowledged publishes and what each subscription received. Each subscription comes with
+    its own predicate over a publish's attributes (written independently of the broker's filter
+    matcher). Rules: every acknowledged publish a subscription wants reaches it at least once
+    (``missing``), and nothing it does not want reaches it (``unwanted``)."""
+
+    def __init__(self) -> None:
+        self._wants: dict[str, Callable[[Mapping[str, Any]], bool]] = {}
+        self._published: dict[str, Mapping[str, Any]] = {}
+        self._delivered: dict[str, dict[str, int]] = {}
+        self._carried: dict[str, Mapping[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, name: str, wants: Callable[[Mapping[str, Any]], bool]) -> None:
+        with self._lock:
+            self._wants[name] = wants
+            self._delivered.setdefault(name, {})
+
+    def published(self, body_id: str, attributes: Mapping[str, Any]) -> None:
+        """An acknowledged publish (a retried one is recorded once, under its body id)."""
+        with self._lock:
+            self._published[body_id] = attributes
+
+    def delivered(self, subscription: str, body_id: str, attributes: Mapping[str, Any]) -> None:
+        """A delivery to ``subscription``; ``attributes`` are the ones the message carried (a
+        publish whose acknowledgement was lost may still be delivered, and is judged by them)."""
+        with self._lock:
+            counts = self._delivered.setdefault(subscription, {})
+            counts[body_id] = counts.get(body_id, 0) + 1
+            self._carried[body_id] = attributes
+
+    def check(self) -> FanoutFindings:
+        with self._lock:
+            published = dict(self._published)
+            delivered = {k: dict(v) for k, v in self._delivered.items()}
+            carried = dict(self._carried)
+            wants = dict(self._wants)
+        findings = FanoutFindings(published=len(published))
+        for name, want in wants.items():
+            got = delivered.get(name, {})
+            expected = {b for b, attributes in published.items() if want(attributes)}
+            findings.expected[name] = len(expected)
+            findings.deliveries[name] = sum(got.values())
+            findings.missing[name] = sorted(expected - got.keys())
+            findings.unwanted[name] = sorted(
+                b for b in got if not want(published.get(b) or carried[b])
+            )
+            findings.duplicates[name] = sum(n - 1 for n in got.values())
+        return findings

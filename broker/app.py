@@ -46,6 +46,7 @@ from broker.protocols.aws.events.endpoint import EventsEndpoint
 from broker.protocols.aws.events.patterns import EventPatterns
 from broker.protocols.aws.sns.endpoint import SnsEndpoint
 from broker.protocols.aws.sns.filter_language import MatchingFilters
+from broker.request_limits import RequestLimits
 from broker.secret_cipher import DATABASE_KEY_NAME, FernetCipher, new_encryption_key, parse_keys
 from broker.signing import SECRET_NAME, KeyRing, new_signing_material
 from broker.storage import migrations
@@ -395,6 +396,7 @@ def build(settings: Settings) -> Broker:
         poll_interval_seconds=settings.poll_interval_seconds,
         delete_recreate_cooldown_seconds=settings.delete_recreate_cooldown_seconds,
         purge_cooldown_seconds=settings.purge_cooldown_seconds,
+        max_long_polls=settings.max_long_polls,
     )
     service = BrokerService(store, signal, hub, limits)
     topics = TopicRuntime(settings, store, signal)
@@ -504,4 +506,10 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
             authenticator=broker.authenticator,
         ),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_request_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
+    return app

@@ -44,6 +44,16 @@ class Settings:
     """Bodies are escaped on the wire (JSON \\u escapes, form %XX): up to 3x the message bytes."""
     max_message_bytes: int = 1_048_576
     """The ceiling of any queue's MaximumMessageSize (AWS: 1 MiB)."""
+    body_timeout_seconds: float = 30.0
+    """A request body must arrive within this time (slow or stalled clients get a 408)."""
+    max_long_polls: int = 1000
+    """Receives parked waiting for messages in one process; past it a receive that finds nothing
+    is refused as throttled (RequestThrottled) instead of waiting."""
+    max_connections: int = 2048
+    """Open connections and running requests per process (uvicorn ``limit_concurrency``);
+    past it the server answers 503 at once."""
+    keep_alive_seconds: float = 75.0
+    """How long an idle keep-alive connection stays open (above load balancers' 60 s)."""
     queue_cache_seconds: float = 1.0
     """How long a process trusts its cached copy of a queue's attributes (AWS: up to 60 s)."""
     poll_interval_seconds: float = 1.0
@@ -107,7 +117,11 @@ class Settings:
             raise ConfigError("BROKER_MAX_MESSAGE_BYTES must be between 1024 and 16 MiB")
         if self.max_request_bytes < self.max_message_bytes:
             raise ConfigError("BROKER_MAX_REQUEST_BYTES must be >= BROKER_MAX_MESSAGE_BYTES")
+        if self.max_long_polls < 1 or self.max_connections < 1:
+            raise ConfigError("BROKER_MAX_LONG_POLLS and BROKER_MAX_CONNECTIONS must be >= 1")
         for name in (
+            "body_timeout_seconds",
+            "keep_alive_seconds",
             "queue_cache_seconds",
             "poll_interval_seconds",
             "janitor_interval_seconds",

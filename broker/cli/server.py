@@ -97,7 +97,10 @@ def serve(**flags: Any) -> None:
         log_level=settings.log_level.lower(),
         # Long polls last up to 20 s: let them finish on shutdown, then stop.
         timeout_graceful_shutdown=25,
-        timeout_keep_alive=75,
+        timeout_keep_alive=int(settings.keep_alive_seconds),
+        # Past this many open connections and running requests, an immediate 503 (which SDKs
+        # retry) instead of memory growing without bound.
+        limit_concurrency=settings.max_connections,
         ssl_certfile=str(settings.tls_cert_file) if settings.tls_cert_file else None,
         ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
     )

@@ -60,6 +60,7 @@ from broker.errors import (
     QueueNotFound,
     ReceiptHandleIsInvalid,
     ResourceNotFound,
+    Throttled,
     Unavailable,
     UnsupportedOperation,
 )
@@ -88,6 +89,8 @@ class ServiceLimits:
     poll_interval_seconds: float = 1.0
     delete_recreate_cooldown_seconds: int = 60
     purge_cooldown_seconds: int = 60
+    max_long_polls: int = 1000
+    """Receives parked at once in this process; one more that would park is throttled."""
 
 
 class BrokerService:
@@ -465,6 +468,7 @@ class BrokerService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         queue_id = params.queue.id
+        parked = False  # only a receive about to park for the first time can be refused
         with self._hub.waiter(queue_id) as waiter:
             while True:
                 waiter.clear()
@@ -481,6 +485,14 @@ class BrokerService:
                 remaining = deadline - loop.time()
                 if remaining <= 0 or self._closing:
                     return []
+                if not parked and self._hub.waiting > self.limits.max_long_polls:
+                    # Shed load: every parked receive holds a connection and polls the database
+                    # now and then. The SDKs retry RequestThrottled with a backoff.
+                    raise Throttled(
+                        "Too many receives are waiting for messages on this server; retry the "
+                        "request."
+                    )
+                parked = True
                 pause = min(remaining, self.limits.poll_interval_seconds)
                 next_in = await self._store.seconds_until_visible(queue_id)
                 if next_in is not None and next_in > 0:

@@ -38,6 +38,8 @@ from broker.storage.low_water import LowWaterMarks
 from broker.storage.queries import QUERIES
 from broker.storage.statements import Connection, NamedStatements
 
+PING_TIMEOUT_SECONDS = 2.0
+
 set_json_loads(orjson.loads)
 set_json_dumps(orjson.dumps)
 
@@ -497,8 +499,10 @@ class PostgresStore(NamedStatements):
         assert row is not None
         return bytes(row["value"])
 
-    async def ping(self) -> None:
-        async with self._connection() as conn:
+    async def ping(self, wait_seconds: float = PING_TIMEOUT_SECONDS) -> None:
+        """One round trip; Unavailable (or Throttled) when no connection comes within
+        ``wait_seconds``, so /readyz answers while the database is down."""
+        async with self._connection(min(wait_seconds, self.health.acquire_timeout())) as conn:
             await conn.execute("SELECT 1")
 
 

@@ -14,6 +14,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from broker.storage.errors import translate_errors
+from broker.storage.health import DatabaseHealth, health_of
 
 Connection = AsyncConnection[DictRow]
 
@@ -24,12 +25,18 @@ class NamedStatements:
     ) -> None:
         self.pool = pool
         self._queries = queries
+        self.health: DatabaseHealth = health_of(pool)
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
-        with translate_errors():
-            async with self.pool.connection() as conn:
+    async def _connection(self, wait_seconds: float | None = None) -> AsyncIterator[Connection]:
+        """A pooled connection; ``wait_seconds`` bounds the wait for one (default: the pool's,
+        or a short wait while the database is believed down)."""
+        health = self.health
+        wait = health.acquire_timeout() if wait_seconds is None else wait_seconds
+        with translate_errors(health):
+            async with self.pool.connection(timeout=wait) as conn:
                 yield conn
+        health.succeeded()
 
     async def _one(self, name: str, params: Mapping[str, Any]) -> DictRow | None:
         async with self._connection() as conn:

@@ -21,6 +21,7 @@ from broker.core.wakeups import WakeupHub
 from broker.storage.postgres import PostgresStore, connection_kwargs
 
 CHANNEL = "broker_wakeup"
+LISTENER_BACKOFF_CAP_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -91,10 +92,16 @@ class PostgresSignal:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if not self.connected.is_set():
+                    # Not a lost session but a failed connect: the server is unreachable, so
+                    # requests stop waiting the pool's full timeout for a connection.
+                    self._store.health.failed()
                 log.warning("listener connection lost (%s); reconnecting", exc)
             self.connected.clear()
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+            # Capped low: /readyz stays false until the listener is back, and one connection
+            # attempt per second per process costs the server nothing.
+            backoff = min(backoff * 2, LISTENER_BACKOFF_CAP_SECONDS)
 
     def _on_payload(self, payload: str) -> None:
         parts = payload.split(":")

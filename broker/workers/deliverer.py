@@ -24,6 +24,7 @@ from broker.core.event_models import EVENTS_KIND
 from broker.core.ports import NullTopicObserver, Outbox, Signal, TopicObserver, TopicStore
 from broker.core.topic_models import ClaimedDelivery
 from broker.core.topics import TopicService
+from broker.errors import Throttled, Unavailable
 from broker.workers.event_targets import EventTargetPoster
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,9 @@ class Deliverer:
                 more = await self.run_once()
             except asyncio.CancelledError:
                 raise
+            except (Unavailable, Throttled) as exc:
+                # A database outage: one line per step, not a traceback every poll.
+                log.warning("deliverer step failed (%s); retrying in %.1fs", exc, self.poll_seconds)
             except Exception:
                 log.exception("deliverer step failed; retrying in %.1fs", self.poll_seconds)
             if not more:

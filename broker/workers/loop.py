@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 
+from broker.errors import Throttled, Unavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +48,11 @@ class PeriodicWorker:
                 more = await self.run_once()
             except asyncio.CancelledError:
                 raise
+            except (Unavailable, Throttled) as exc:
+                # A database outage: one line per step, not a traceback every tick.
+                log.warning(
+                    "%s step failed (%s); retrying in %.1fs", self.name, exc, self.interval_seconds
+                )
             except Exception:
                 log.exception("%s step failed; retrying in %.1fs", self.name, self.interval_seconds)
             if not more:

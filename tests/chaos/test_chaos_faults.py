@@ -27,12 +27,15 @@ WAKE_BOUND_SECONDS = 5.0  # the broker's poll fallback is 60 s here: only a wake
 
 async def test_workload_through_kill_listener_kill_and_pause(cluster: Cluster) -> None:
     checker = Checker()
-    stats = await chaos.run(
-        cluster,
-        checker,
-        duration=6.0,
-        faults=chaos.schedule(cycles=1, gap=1.5),
-        workload=chaos.Workload(producers=2, consumers=2, fifo_groups=3, drain_timeout=30),
+    stats = await asyncio.wait_for(
+        chaos.run(
+            cluster,
+            checker,
+            duration=6.0,
+            faults=chaos.schedule(cycles=1, gap=1.5),
+            workload=chaos.Workload(producers=2, consumers=2, fifo_groups=3, drain_timeout=30),
+        ),
+        chaos.CI_RUN_LIMIT_SECONDS,
     )
     findings = checker.check()
     faults = [f["fault"] for f in cluster.faults]

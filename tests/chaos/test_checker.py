@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.chaos_checker import Checker
+from bench.chaos_checker import Checker, FanoutChecker
 
 
 def _clean() -> Checker:
@@ -135,3 +135,61 @@ def test_fifo_order_is_per_group() -> None:
         "h/0", "n0", started=99.0, at=99.5, visibility_timeout=2, receipt="x", group="h", seq=0
     )
     assert checker.check().ok
+
+
+# --- topic fan-out ------------------------------------------------------------------------------
+
+
+def _fanout() -> FanoutChecker:
+    """Two subscriptions: ``red`` wants red publishes, ``all`` wants everything."""
+    checker = FanoutChecker()
+    checker.subscribe("red", lambda a: a["color"] == "red")
+    checker.subscribe("all", lambda a: True)
+    checker.published("p1", {"color": "red"})
+    checker.published("p2", {"color": "blue"})
+    checker.delivered("red", "p1", {"color": "red"})
+    checker.delivered("all", "p1", {"color": "red"})
+    checker.delivered("all", "p2", {"color": "blue"})
+    return checker
+
+
+def test_a_complete_fanout_breaks_no_rule() -> None:
+    findings = _fanout().check()
+    assert findings.ok
+    assert findings.expected == {"red": 1, "all": 2}
+    assert findings.figures() == {
+        "published": 2,
+        "expected_deliveries": 3,
+        "deliveries": 3,
+        "missing": 0,
+        "unwanted": 0,
+        "duplicate_deliveries": 0,
+    }
+
+
+def test_a_matching_subscription_without_the_publish_is_missing_it() -> None:
+    checker = _fanout()
+    checker.published("p3", {"color": "red"})
+    checker.delivered("all", "p3", {"color": "red"})
+    findings = checker.check()
+    assert findings.missing == {"red": ["p3"], "all": []}
+    assert not findings.ok
+
+
+def test_a_publish_the_filter_refuses_is_unwanted() -> None:
+    checker = _fanout()
+    checker.delivered("red", "p2", {"color": "blue"})
+    findings = checker.check()
+    assert findings.unwanted == {"red": ["p2"], "all": []}
+    assert not findings.ok
+
+
+def test_repeated_and_unacknowledged_deliveries_are_allowed() -> None:
+    checker = _fanout()
+    checker.delivered("red", "p1", {"color": "red"})  # at least once
+    # A publish whose acknowledgement was lost is judged by the attributes it carried.
+    checker.delivered("all", "p9", {"color": "green"})
+    findings = checker.check()
+    assert findings.ok
+    assert findings.duplicates == {"red": 1, "all": 0}
+    assert findings.expected == {"red": 1, "all": 2}

@@ -63,3 +63,5 @@ INTERNAL_ERROR = Fault(_CORAL + "InternalFailure", "InternalError", 500, sender=
 SERVICE_UNAVAILABLE = Fault(
     _CORAL + "ServiceUnavailableException", "ServiceUnavailable", 503, sender=False
 )
+REQUEST_TIMEOUT = Fault(_CORAL + "RequestTimeoutException", "RequestTimeout", 408)
+"""The body did not arrive in time; SDKs retry RequestTimeout as a transient error."""

@@ -1,0 +1,111 @@
+"""The request body limit and the body read timeout, enforced in front of every route.
+
+``RequestLimits`` is ASGI middleware: it reads the whole body before the application sees the
+request, so no endpoint starts parsing a body that is too large or still arriving. A declared
+``Content-Length`` past the limit is refused without reading a byte; a chunked body is counted as
+it arrives and refused at the first chunk past the limit; a body that takes longer than the read
+timeout (a slow or stalled client) is refused too. Refusals have the shape of the route: an AWS
+error of the request's protocol (413 ``RequestEntityTooLarge``, 408 ``RequestTimeout``), or a
+problem+json object on the REST API (``/v1/...``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from broker.api.problems import problem_response
+from broker.protocols.aws import faults
+from broker.protocols.aws.context import new_request_id
+from broker.protocols.aws.faults import Fault
+from broker.protocols.aws.refusals import refusal
+
+REST_PREFIX = "/v1/"
+
+
+class BodyRefused(Exception):
+    def __init__(self, fault: Fault, message: str) -> None:
+        super().__init__(message)
+        self.fault = fault
+        self.message = message
+
+
+class ClientGone(Exception):
+    """The client disconnected before its body was complete."""
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_seconds: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            body = await self._read(headers, receive)
+        except BodyRefused as refused:
+            await self._refusal(scope, headers, refused)(scope, receive, send)
+            return
+        except ClientGone:
+            return  # nobody to answer
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # later calls: a disconnect, as the server reports it
+
+        await self.app(scope, replay, send)
+
+    async def _read(self, headers: Headers, receive: Receive) -> bytes:
+        limit = self.max_body_bytes
+        too_large = BodyRefused(
+            faults.REQUEST_ENTITY_TOO_LARGE,
+            f"The request body exceeds the limit of {limit} bytes.",
+        )
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.body_timeout_seconds):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientGone
+                    chunk: bytes = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_large
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise BodyRefused(
+                faults.REQUEST_TIMEOUT,
+                f"The request body did not arrive within {self.body_timeout_seconds:g} s.",
+            ) from None
+        return b"".join(chunks)
+
+    def _refusal(self, scope: Scope, headers: Headers, refused: BodyRefused) -> Response:
+        response: Response
+        if str(scope.get("path", "")).startswith(REST_PREFIX):
+            code = refused.fault.query_code
+            response = problem_response(
+                refused.fault.status, code, refused.message, code, new_request_id()
+            )
+        else:
+            response = refusal(headers, refused.fault, refused.message)
+        # The rest of the body is not read: the connection cannot carry another request.
+        response.headers["connection"] = "close"
+        return response
