@@ -27,16 +27,9 @@ import httpx
 
 from bench.chaos import RETRIABLE_ERRORS, Cluster, Retriable, RetryingClient, cancel
 from bench.chaos_checker import FanoutChecker
+from bench.sqs_client import signed_headers
 
-SNS_AUTHORIZATION = (
-    "AWS4-HMAC-SHA256 Credential=AKIDCHAOS/20260101/us-east-1/sns/aws4_request, "
-    "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64
-)
-SNS_HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-    "X-Amz-Date": "20260101T000000Z",
-    "Authorization": SNS_AUTHORIZATION,
-}
+SNS_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 COLORS = ("red", "green", "blue")
 
 Attributes = Mapping[str, Any]
@@ -143,10 +136,11 @@ class SnsClient:
         ports = self._cluster.ports
         if not ports:
             raise Retriable("no live broker")
-        url = f"http://127.0.0.1:{ports[self._index % len(ports)]}/"
-        body = urlencode({**params, "Version": "2010-03-31"})
+        host = f"127.0.0.1:{ports[self._index % len(ports)]}"
+        body = urlencode({**params, "Version": "2010-03-31"}).encode()
+        headers = signed_headers(host, "sns", SNS_CONTENT_TYPE, body)
         try:
-            response = await self._http.post(url, content=body, headers=SNS_HEADERS)
+            response = await self._http.post(f"http://{host}/", content=body, headers=headers)
         except (httpx.HTTPError, *RETRIABLE_ERRORS) as exc:
             self._index += 1
             raise Retriable(repr(exc)) from exc

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from bench import chaos
 from bench.chaos import Cluster
 from bench.chaos_checker import Checker
-from bench.sqs_client import SqsClient
+from bench.sqs_client import ACCESS_KEY_ID, SECRET_ACCESS_KEY, SqsClient, signed_headers
 
 OUTAGE_SECONDS = 4.0
 WAKE_BOUND_SECONDS = 5.0  # the brokers' poll fallback is 60 s here: only a wake-up is this fast
@@ -33,8 +33,8 @@ def _client(service: str, endpoint: str) -> Any:
         service,
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="AKIDCHAOS",
-        aws_secret_access_key="secret",
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
         config=Config(
             retries={"max_attempts": 1, "mode": "standard"}, read_timeout=10, connect_timeout=5
         ),
@@ -102,21 +102,19 @@ def test_every_protocol_answers_retriably_while_the_database_is_down(
             call()
         assert caught.value.response["Error"]["Code"] == "ServiceUnavailable"
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    form = b"Action=GetQueueUrl&QueueName=outage&Version=2012-11-05"
+    form_type = "application/x-www-form-urlencoded"
     query = httpx.post(
         broker.url,
-        data={"Action": "GetQueueUrl", "QueueName": "outage", "Version": "2012-11-05"},
-        headers={
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDCHAOS/20260101/us-east-1/sqs/"
-            "aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
-            "X-Amz-Date": "20260101T000000Z",
-        },
+        content=form,
+        headers=signed_headers(httpx.URL(broker.url).netloc.decode(), "sqs", form_type, form),
         timeout=10,
     )
     assert query.status_code == 503
     assert "<Code>ServiceUnavailable</Code>" in query.text
     rest = httpx.get(
         broker.url + "/v1/queues/outage",
-        headers={"Authorization": "Bearer AKIDCHAOS:secret"},
+        headers={"Authorization": f"Bearer {ACCESS_KEY_ID}:{SECRET_ACCESS_KEY}"},
         timeout=10,
     )
     assert rest.status_code == 503
