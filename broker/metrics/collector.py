@@ -29,6 +29,19 @@ from broker.core.wakeups import WakeupHub
 from broker.metrics.instruments import (
     DB_POOL_CONNECTIONS,
     DB_POOL_MAX,
+    EVENT_ERROR_CODES,
+    EVENT_RULE_MATCHES,
+    EVENT_SCHEDULE_FIRES,
+    EVENT_SCHEDULE_MISSED,
+    EVENT_TARGET_FAILURES,
+    EVENT_TARGET_INVOCATIONS,
+    EVENT_TARGET_RETRIES,
+    EVENT_TARGET_THROTTLED,
+    EVENTS_ARCHIVED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_PUT,
+    EVENTS_PUT_FAILED,
+    EVENTS_REPLAYED,
     LONG_POLL_WAITERS,
     MESSAGES_DEAD_LETTERED,
     MESSAGES_DELETED,
@@ -53,6 +66,7 @@ from broker.metrics.instruments import (
     SUBSCRIPTION_MESSAGES_DEAD_LETTERED,
     SUBSCRIPTION_MESSAGES_DELIVERED,
     SUBSCRIPTION_MESSAGES_FILTERED_OUT,
+    TARGET_KINDS,
     TOPIC_MESSAGES_PUBLISHED,
     Family,
 )
@@ -398,6 +412,141 @@ class TopicCounters:
 
     def describe(self) -> Iterable[Metric]:
         return [_counter(f) for f in (*TOPIC_COUNTERS, *DELIVERY_COUNTERS)]
+
+
+# -- event counters ----------------------------------------------------------------------------
+
+BUS_COUNTERS: tuple[Family, ...] = (
+    EVENTS_PUT,
+    EVENT_RULE_MATCHES,
+    EVENT_TARGET_RETRIES,
+    EVENTS_DEAD_LETTERED,
+    EVENT_TARGET_THROTTLED,
+    EVENT_SCHEDULE_FIRES,
+    EVENT_SCHEDULE_MISSED,
+    EVENTS_ARCHIVED,
+    EVENTS_REPLAYED,
+)
+"""Families labelled ``account``, ``bus``."""
+(
+    PUT,
+    RULE_MATCHES,
+    TARGET_RETRIED,
+    EVENTS_DEAD,
+    THROTTLED,
+    SCHEDULE_FIRES,
+    SCHEDULE_MISSED,
+    ARCHIVED,
+    REPLAYED,
+) = range(len(BUS_COUNTERS))
+TARGET_COUNTERS: tuple[Family, ...] = (EVENT_TARGET_INVOCATIONS, EVENT_TARGET_FAILURES)
+"""Families labelled ``account``, ``bus``, ``kind``."""
+INVOKED, INVOCATION_FAILED = range(len(TARGET_COUNTERS))
+
+
+def bus_labels(account_id: str, bus: str) -> str:
+    return f'account="{_escape(account_id)}",bus="{_escape(bus)}"'
+
+
+def bus_of(bus_arn: str) -> tuple[str, str]:
+    """``(account, bus name)`` of ``arn:aws:events:<region>:<account>:event-bus/<name>``."""
+    parts = bus_arn.split(":", 5)
+    if len(parts) < 6:
+        return "", bus_arn
+    return parts[4], parts[5].removeprefix("event-bus/")
+
+
+@dataclass
+class _BusRow:
+    account_id: str
+    bus: str
+    labels: str
+    values: list[float]
+    targets: dict[str, list[float]]
+    """Per target kind (every one of ``TARGET_KINDS``, from the start): the target counters."""
+
+
+class EventCounters:
+    """The EventBridge counters of every bus this process has seen, one row per bus (labelled
+    by bus, never by rule: bounded by buses times target kinds), and the refused PutEvents
+    entries by error code (every code at 0 from the start).
+
+    A bus's series appear together at 0 on its first event, so ``rate()`` and ``increase()``
+    see every increment (a bus's API-destination calls may be made by another process).
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, _BusRow] = {}
+        self._refused = dict.fromkeys(EVENT_ERROR_CODES, 0.0)
+
+    def _row(self, bus_arn: str) -> _BusRow:
+        row = self._rows.get(bus_arn)
+        if row is None:
+            account_id, bus = bus_of(bus_arn)
+            targets = {k: [0.0] * len(TARGET_COUNTERS) for k in TARGET_KINDS}
+            labels = bus_labels(account_id, bus)
+            row = _BusRow(account_id, bus, labels, [0.0] * len(BUS_COUNTERS), targets)
+            self._rows[bus_arn] = row
+        return row
+
+    def add(self, counter: int, bus_arn: str, amount: float = 1.0) -> None:
+        """Count one of ``BUS_COUNTERS`` (by index) for the bus."""
+        self._row(bus_arn).values[counter] += amount
+
+    def add_target(self, counter: int, bus_arn: str, kind: str, amount: float = 1.0) -> None:
+        """Count one of ``TARGET_COUNTERS`` (by index); a kind outside ``TARGET_KINDS`` is not
+        counted, so the label stays bounded."""
+        values = self._row(bus_arn).targets.get(kind)
+        if values is not None:
+            values[counter] += amount
+
+    def add_refused(self, error_code: str, amount: float = 1.0) -> None:
+        """Count refused entries; a code outside ``EVENT_ERROR_CODES`` counts as ``other``."""
+        code = error_code if error_code in self._refused else "other"
+        self._refused[code] += amount
+
+    def snapshot(self) -> Renderer:
+        rows = list(self._rows.values())  # on the loop: the dict may grow meanwhile
+        refused = dict(self._refused)
+
+        def render(openmetrics: bool) -> str:
+            lines = [header(EVENTS_PUT_FAILED, openmetrics)]
+            name = EVENTS_PUT_FAILED.name
+            for code, value in refused.items():
+                lines.append(f'{name}{{error_code="{code}"}} {value!r}\n')
+            for index, family in enumerate(BUS_COUNTERS):
+                lines.append(header(family, openmetrics))
+                name = family.name
+                for row in rows:
+                    lines.append(f"{name}{{{row.labels}}} {row.values[index]!r}\n")
+            for index, family in enumerate(TARGET_COUNTERS):
+                lines.append(header(family, openmetrics))
+                name = family.name
+                for row in rows:
+                    for kind in TARGET_KINDS:
+                        value = row.targets[kind][index]
+                        lines.append(f'{name}{{{row.labels},kind="{kind}"}} {value!r}\n')
+            return "".join(lines)
+
+        return render
+
+    def collect(self) -> Iterable[Metric]:
+        failed = _counter(EVENTS_PUT_FAILED)
+        for code, value in list(self._refused.items()):
+            failed.add_metric([code], value)
+        buses = [_counter(f) for f in BUS_COUNTERS]
+        targets = [_counter(f) for f in TARGET_COUNTERS]
+        for row in list(self._rows.values()):
+            labels = [row.account_id, row.bus]
+            for family, value in zip(buses, row.values, strict=True):
+                family.add_metric(labels, value)
+            for kind in TARGET_KINDS:
+                for family, value in zip(targets, row.targets[kind], strict=True):
+                    family.add_metric([*labels, kind], value)
+        return [failed, *buses, *targets]
+
+    def describe(self) -> Iterable[Metric]:
+        return [_counter(f) for f in (EVENTS_PUT_FAILED, *BUS_COUNTERS, *TARGET_COUNTERS)]
 
 
 # -- process gauges ----------------------------------------------------------------------------
