@@ -282,7 +282,8 @@ class Broker:
 
     def __post_init__(self) -> None:
         outbox = self.topics.store if self.topics is not None else None
-        self.queue_gauges = QueueGaugeCollector(self.store, outbox=outbox)
+        event_gauges = self.events.store if self.events is not None else None
+        self.queue_gauges = QueueGaugeCollector(self.store, outbox=outbox, events=event_gauges)
         self.queue_counters = QueueCounters()
         self.topic_counters = TopicCounters()
         self.process_gauges = ProcessGaugeCollector(

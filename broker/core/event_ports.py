@@ -5,6 +5,7 @@ sends after a commit. Patterns come through ``broker.core.ports.FilterLanguage``
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -266,3 +267,32 @@ def report(observer: EventObserver, tally: DispatchTally) -> None:
         observer.target_failed(bus, kind, count)
     for bus, count in tally.archived.items():
         observer.events_archived(bus, count)
+
+
+@dataclass(frozen=True)
+class BusGauge:
+    """The rules of one bus at one moment."""
+
+    account_id: str
+    bus: str
+    enabled_rules: int
+    disabled_rules: int
+
+
+@dataclass(frozen=True)
+class EventGauge:
+    """EventBridge figures at one moment (every replica: they come from the shared tables)."""
+
+    buses: Sequence[BusGauge]
+    deliveries_due: int
+    """API-destination deliveries due now (waiting for a deliverer)."""
+    deliveries_scheduled: int
+    """API-destination deliveries due later: a retry, a rate-limit wait, or mid-call."""
+    replays_active: int
+    """Replays starting, running or being cancelled."""
+
+
+class EventGauges(Protocol):
+    """Point-in-time EventBridge figures for metrics; two small statements."""
+
+    async def event_gauges(self) -> EventGauge: ...

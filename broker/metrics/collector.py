@@ -24,13 +24,17 @@ from dataclasses import dataclass
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from broker.core.event_ports import EventGauge, EventGauges
 from broker.core.ports import Gauges, OutboxGauge, OutboxGauges, QueueGauge
 from broker.core.wakeups import WakeupHub
 from broker.metrics.instruments import (
     DB_POOL_CONNECTIONS,
     DB_POOL_MAX,
+    EVENT_DELIVERIES,
     EVENT_ERROR_CODES,
+    EVENT_REPLAYS_ACTIVE,
     EVENT_RULE_MATCHES,
+    EVENT_RULES,
     EVENT_SCHEDULE_FIRES,
     EVENT_SCHEDULE_MISSED,
     EVENT_TARGET_FAILURES,
@@ -138,16 +142,45 @@ def render_outbox_gauges(outbox: OutboxGauge | None) -> str:
     return "".join(lines)
 
 
+def render_event_gauges(events: EventGauge | None) -> str:
+    """``broker_event_rules``, ``broker_event_deliveries`` and ``broker_event_replays_active``
+    as text (headers only before the first refresh)."""
+    lines = [header(EVENT_RULES, False)]
+    if events is not None:
+        name = EVENT_RULES.name
+        for bus in events.buses:
+            label = bus_labels(bus.account_id, bus.bus)
+            lines.append(f'{name}{{{label},state="enabled"}} {float(bus.enabled_rules)!r}\n')
+            lines.append(f'{name}{{{label},state="disabled"}} {float(bus.disabled_rules)!r}\n')
+    lines.append(header(EVENT_DELIVERIES, False))
+    if events is not None:
+        name = EVENT_DELIVERIES.name
+        lines.append(f'{name}{{state="due"}} {float(events.deliveries_due)!r}\n')
+        lines.append(f'{name}{{state="scheduled"}} {float(events.deliveries_scheduled)!r}\n')
+    lines.append(header(EVENT_REPLAYS_ACTIVE, False))
+    if events is not None:
+        lines.append(f"{EVENT_REPLAYS_ACTIVE.name} {float(events.replays_active)!r}\n")
+    return "".join(lines)
+
+
 def render_background_gauges(
-    rows: Sequence[QueueGauge], outbox: OutboxGauge | None, with_outbox: bool
+    rows: Sequence[QueueGauge],
+    outbox: OutboxGauge | None,
+    with_outbox: bool,
+    events: EventGauge | None = None,
+    with_events: bool = False,
 ) -> str:
     text = render_queue_gauges(rows)
-    return text + render_outbox_gauges(outbox) if with_outbox else text
+    if with_outbox:
+        text += render_outbox_gauges(outbox)
+    if with_events:
+        text += render_event_gauges(events)
+    return text
 
 
 class QueueGaugeCollector:
-    """Queue gauges, and the outbox gauges when the broker serves topics, computed by
-    ``refresh()``; scrapes read what the last refresh left."""
+    """Queue gauges, the outbox gauges when the broker serves topics and the event gauges when
+    it serves event buses, computed by ``refresh()``; scrapes read what the last refresh left."""
 
     def __init__(
         self,
@@ -155,13 +188,18 @@ class QueueGaugeCollector:
         clock: Callable[[], float] = time.time,
         *,
         outbox: OutboxGauges | None = None,
+        events: EventGauges | None = None,
     ) -> None:
         self._gauges = gauges
         self._outbox = outbox
+        self._events = events
         self._clock = clock
         self._rows: tuple[QueueGauge, ...] = ()
         self._outbox_row: OutboxGauge | None = None
-        self._text = render_background_gauges((), None, outbox is not None)
+        self._event_row: EventGauge | None = None
+        self._text = render_background_gauges(
+            (), None, outbox is not None, None, events is not None
+        )
         self.refreshed_at = 0.0
         """Unix time of the last successful refresh; 0 before the first."""
         self.refresh_seconds = 0.0
@@ -174,15 +212,22 @@ class QueueGaugeCollector:
         try:
             rows = tuple(await self._gauges.queue_gauges())
             outbox = await self._outbox.outbox_gauges() if self._outbox is not None else None
+            events = await self._events.event_gauges() if self._events is not None else None
         except Exception:
             self.failures += 1
             raise
         # Rendering 40,000 samples takes tens of milliseconds: keep the event loop free.
         text = await asyncio.to_thread(
-            render_background_gauges, rows, outbox, self._outbox is not None
+            render_background_gauges,
+            rows,
+            outbox,
+            self._outbox is not None,
+            events,
+            self._events is not None,
         )
         # A scrape on another thread sees the old text or the new one.
-        self._rows, self._outbox_row, self._text = rows, outbox, text
+        self._rows, self._outbox_row, self._event_row = rows, outbox, events
+        self._text = text
         self.refresh_seconds = time.perf_counter() - started
         self.refreshed_at = self._clock()
 
@@ -227,6 +272,8 @@ class QueueGaugeCollector:
                     outbox.add_metric([state], value)
                 oldest.add_metric([], backlog.oldest_age_seconds)
             collected += [outbox, oldest]
+        if self._events is not None:
+            collected += _event_gauges(self._event_row)
         return collected
 
     def describe(self) -> Iterable[Metric]:
@@ -234,7 +281,23 @@ class QueueGaugeCollector:
         described = [*(_gauge(f) for f in families), _counter(QUEUE_GAUGES_FAILURES)]
         if self._outbox is not None:
             described += [_gauge(OUTBOX_MESSAGES), _gauge(OUTBOX_OLDEST_AGE)]
+        if self._events is not None:
+            described += _event_gauges(None)
         return described
+
+
+def _event_gauges(events: EventGauge | None) -> list[Metric]:
+    rules, deliveries = _gauge(EVENT_RULES), _gauge(EVENT_DELIVERIES)
+    replays = _gauge(EVENT_REPLAYS_ACTIVE)
+    if events is not None:
+        for bus in events.buses:
+            labels = [bus.account_id, bus.bus]
+            rules.add_metric([*labels, "enabled"], bus.enabled_rules)
+            rules.add_metric([*labels, "disabled"], bus.disabled_rules)
+        deliveries.add_metric(["due"], events.deliveries_due)
+        deliveries.add_metric(["scheduled"], events.deliveries_scheduled)
+        replays.add_metric([], events.replays_active)
+    return [rules, deliveries, replays]
 
 
 # -- queue counters ----------------------------------------------------------------------------

@@ -256,6 +256,26 @@ EVENTS_REPLAYED = Family(
     BUS_LABELS,
     "Archived events replays processed, labelled with the destination bus.",
 )
+EVENT_RULES = Family(
+    "broker_event_rules",
+    "gauge",
+    (*BUS_LABELS, "state"),
+    "Rules of the bus by state: enabled, disabled. Refreshed in the background with the queue "
+    "gauges.",
+)
+EVENT_DELIVERIES = Family(
+    "broker_event_deliveries",
+    "gauge",
+    ("state",),
+    "API-destination deliveries in the outbox by state: due (waiting for a deliverer), "
+    "scheduled (a retry, a rate-limit wait, or mid-call). Refreshed with the queue gauges.",
+)
+EVENT_REPLAYS_ACTIVE = Family(
+    "broker_event_replays_active",
+    "gauge",
+    (),
+    "Replays starting, running or being cancelled. Refreshed with the queue gauges.",
+)
 HTTP_REQUEST_DURATION = Family(
     "broker_http_request_duration_seconds",
     "histogram",
@@ -317,6 +337,9 @@ FAMILIES: tuple[Family, ...] = (
     EVENT_SCHEDULE_MISSED,
     EVENTS_ARCHIVED,
     EVENTS_REPLAYED,
+    EVENT_RULES,
+    EVENT_DELIVERIES,
+    EVENT_REPLAYS_ACTIVE,
     HTTP_REQUEST_DURATION,
     LONG_POLL_WAITERS,
     DB_POOL_CONNECTIONS,

@@ -251,10 +251,6 @@ def test_put_events_targets_and_api_destinations_are_counted_per_bus(
     assert default("broker_event_target_retries_total") == 0
     assert endpoint.calls == {"/fail": 2, "/ok": 2}
 
-    exported = {name for name, _ in samples}
-    for family in FAMILIES:
-        if family.name in EVENT_FAMILIES:
-            assert set(family.series) & exported, f"{family.name} is not exported"
     # Labelled by bus, never by rule or target.
     assert not any({"rule", "target"} & set(dict(labels)) for _, labels in samples)
     assert {dict(labels)["error_code"] for name, labels in samples if name == refused} == set(
@@ -262,6 +258,24 @@ def test_put_events_targets_and_api_destinations_are_counted_per_bus(
     )
     kinds = {dict(labels)["kind"] for name, labels in samples if name == invocations}
     assert kinds == set(TARGET_KINDS)
+
+    # The gauges: freeze the outbox (no deliverer from here on), leave one delivery in it.
+    assert setup.broker.topics is not None
+    setup.call(setup.broker.topics.deliverer.stop)
+    setup.call(setup.events.service.set_rule_state, CALLER, "to-queue", "orders", False)
+    put_events(client, entry("shop", "fail", "orders"))
+    setup.call(setup.broker.queue_gauges.refresh)
+    samples = scrape(client)
+    assert of_bus(samples, "broker_event_rules", "orders", state="enabled") == 1
+    assert of_bus(samples, "broker_event_rules", "orders", state="disabled") == 1
+    assert of_bus(samples, "broker_event_rules", "default", state="enabled") == 1
+    assert value(samples, "broker_event_deliveries", state="due") == 1
+    assert value(samples, "broker_event_deliveries", state="scheduled") == 0
+    assert value(samples, "broker_event_replays_active") == 0
+    exported = {name for name, _ in samples}
+    for family in FAMILIES:
+        if family.name in EVENT_FAMILIES:
+            assert set(family.series) & exported, f"{family.name} is not exported"
 
 
 def test_schedule_ticks_missed_ticks_and_replays_are_counted(
@@ -298,8 +312,12 @@ def test_schedule_ticks_missed_ticks_and_replays_are_counted(
         default_bus,
         [replayed_rule],
     )
+    setup.call(setup.broker.queue_gauges.refresh)
+    assert value(scrape(client), "broker_event_replays_active") == 1
     while setup.call(archives.run_replay_step):
         pass
+    setup.call(setup.broker.queue_gauges.refresh)
+    assert value(scrape(client), "broker_event_replays_active") == 0
 
     samples = scrape(client)
 

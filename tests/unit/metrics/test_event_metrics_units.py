@@ -7,8 +7,15 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 
 from broker.core.event_models import DispatchTally, bus_of_rule, target_kind
-from broker.core.event_ports import EventObserver, NullEventObserver, report
-from broker.metrics.collector import EventCounters, bus_of
+from broker.core.event_ports import (
+    BusGauge,
+    EventGauge,
+    EventObserver,
+    NullEventObserver,
+    report,
+)
+from broker.core.ports import QueueGauge
+from broker.metrics.collector import EventCounters, QueueGaugeCollector, bus_of
 from broker.metrics.instruments import EVENT_ERROR_CODES, FAMILIES, TARGET_KINDS
 from broker.metrics.observer import EventMetricsObserver
 
@@ -164,4 +171,54 @@ def test_report_hands_a_tally_to_the_observer() -> None:
 def test_event_families_are_labelled_by_bus_never_by_rule() -> None:
     for family in FAMILIES:
         if family.name.startswith(("broker_event_", "broker_events_")):
-            assert set(family.labels) <= {"account", "bus", "kind", "error_code"}, family.name
+            allowed = {"account", "bus", "kind", "error_code", "state"}
+            assert set(family.labels) <= allowed, family.name
+
+
+class FakeGauges:
+    def __init__(self) -> None:
+        self.events = EventGauge((), 0, 0, 0)
+
+    async def queue_gauges(self) -> list[QueueGauge]:
+        return []
+
+    async def event_gauges(self) -> EventGauge:
+        return self.events
+
+    def pool_stats(self) -> dict[str, int]:
+        return {}
+
+
+async def test_the_event_gauges_refresh_with_the_queue_gauges() -> None:
+    gauges = FakeGauges()
+    collector = QueueGaugeCollector(gauges, events=gauges)
+    text = collector.snapshot()(False)
+    assert "# TYPE broker_event_rules gauge" in text
+    assert "\nbroker_event_replays_active " not in text  # nothing before the first refresh
+    gauges.events = EventGauge(
+        (BusGauge("111111111111", "orders", 3, 1), BusGauge("222222222222", 'we"ird\\bus', 0, 0)),
+        2,
+        5,
+        1,
+    )
+    await collector.refresh()
+    fast = parse(collector.snapshot()(False))
+    reference = CollectorRegistry()
+    reference.register(collector)
+    expected = parse(generate_latest(reference).decode())
+    assert {k: v for k, v in fast.items() if k in expected} == expected
+    assert fast[key("broker_event_rules", **BUS, state="enabled")] == 3
+    assert fast[key("broker_event_rules", **BUS, state="disabled")] == 1
+    odd = {"account": "222222222222", "bus": 'we"ird\\bus'}
+    assert fast[key("broker_event_rules", **odd, state="enabled")] == 0
+    assert fast[key("broker_event_deliveries", state="due")] == 2
+    assert fast[key("broker_event_deliveries", state="scheduled")] == 5
+    assert fast[key("broker_event_replays_active")] == 1
+
+
+def test_without_event_buses_there_are_no_event_gauges() -> None:
+    collector = QueueGaugeCollector(FakeGauges())
+    assert "broker_event_" not in collector.snapshot()(False)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    assert b"broker_event_" not in generate_latest(registry)
