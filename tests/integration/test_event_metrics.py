@@ -336,3 +336,36 @@ def test_schedule_ticks_missed_ticks_and_replays_are_counted(
 
 def _key(name: str, bus: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
     return name, frozenset({"account": ACCOUNT, "bus": bus, **labels}.items())
+
+
+def test_events_passed_between_buses_count_on_each_bus(client: TestClient) -> None:
+    setup = Setup(client)
+    arns = {}
+    for name in ("first", "second", "third"):
+        bus = setup.call(setup.events.service.create_event_bus, CALLER, name, None, None)
+        arns[name] = bus.arn
+    setup.rule("onwards", "first", '{"source": ["relay"]}', None)
+    setup.targets("onwards", "first", {"Id": "bus", "Arn": arns["second"]})
+    setup.rule("land", "second", '{"source": ["relay"]}', None)
+    # A second hop is not taken: the third bus is a failed invocation of the second's rule.
+    setup.targets(
+        "land",
+        "second",
+        {"Id": "q", "Arn": setup.queue("landed")},
+        {"Id": "bus", "Arn": arns["third"]},
+    )
+    put_events(client, entry("relay", "hop", "first"))
+
+    samples = scrape(client)
+    invocations = "broker_event_target_invocations_total"
+    failures = "broker_event_target_invocation_failures_total"
+    assert of_bus(samples, "broker_events_put_total", "first") == 1
+    assert of_bus(samples, "broker_event_rule_matches_total", "first") == 1
+    assert of_bus(samples, invocations, "first", kind="event_bus") == 1
+    assert of_bus(samples, "broker_event_rule_matches_total", "second") == 1
+    assert of_bus(samples, invocations, "second", kind="sqs") == 1
+    assert of_bus(samples, failures, "second", kind="event_bus") == 1
+    # Put on the first bus only; no counter of the third exists.
+    assert of_bus(samples, "broker_events_put_total", "second") == 0
+    counted = {dict(labels).get("bus") for name, labels in samples if name.endswith("_total")}
+    assert "third" not in counted
