@@ -32,14 +32,19 @@ from broker.core.topics import TopicLimits, TopicService
 from broker.core.wakeups import WakeupHub
 from broker.errors import BrokerError
 from broker.metrics.collector import (
+    EventCounters,
     ProcessGaugeCollector,
     QueueCounters,
     QueueGaugeCollector,
     TopicCounters,
 )
-from broker.metrics.exposition import Exposition
+from broker.metrics.exposition import Bulk, Exposition
 from broker.metrics.instruments import Instruments
-from broker.metrics.observer import MetricsObserver, TopicMetricsObserver
+from broker.metrics.observer import (
+    EventMetricsObserver,
+    MetricsObserver,
+    TopicMetricsObserver,
+)
 from broker.protocols.aws import aws_routes
 from broker.protocols.aws.context import Authenticator
 from broker.protocols.aws.events.endpoint import EventsEndpoint
@@ -113,13 +118,14 @@ class EventRuntime:
         self.scheduler = Scheduler(self.service, self.archives, settings.scheduler_interval_seconds)
         # Topic targets and API destinations leave through the topics' inbox and outbox.
         self.service.deliveries_pending = topics.deliverer.wake
-        topics.deliverer.event_targets = EventTargetPoster(
+        self.poster = EventTargetPoster(
             topics.store,
             self.store,
             self.destinations.connection_by_arn,
             signal,
             backoff_seconds=settings.event_retry_seconds,
         )
+        topics.deliverer.event_targets = self.poster
 
 
 GENERATED_ROOT_MARKER = "root-credentials-generated"
@@ -277,7 +283,8 @@ class Broker:
 
     def __post_init__(self) -> None:
         outbox = self.topics.store if self.topics is not None else None
-        self.queue_gauges = QueueGaugeCollector(self.store, outbox=outbox)
+        event_gauges = self.events.store if self.events is not None else None
+        self.queue_gauges = QueueGaugeCollector(self.store, outbox=outbox, events=event_gauges)
         self.queue_counters = QueueCounters()
         self.topic_counters = TopicCounters()
         self.process_gauges = ProcessGaugeCollector(
@@ -289,11 +296,14 @@ class Broker:
             topic_observer = TopicMetricsObserver(self.topic_counters)
             self.topics.service.observer = topic_observer
             self.topics.deliverer.observer = topic_observer
-        self.exposition = Exposition(
-            self.instruments.registry,
-            self.process_gauges,
-            [self.queue_gauges, self.queue_counters, self.topic_counters],
-        )
+        self.event_counters = EventCounters()
+        bulk: list[Bulk] = [self.queue_gauges, self.queue_counters, self.topic_counters]
+        if self.events is not None:
+            event_observer = EventMetricsObserver(self.event_counters)
+            self.events.service.observer = event_observer
+            self.events.poster.observer = event_observer
+            bulk.append(self.event_counters)
+        self.exposition = Exposition(self.instruments.registry, self.process_gauges, bulk)
 
     async def start(self) -> None:
         s = self.settings

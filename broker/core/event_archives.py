@@ -226,8 +226,18 @@ class ArchiveService:
 
     async def run_replay_step(self) -> bool:
         """Advance one active replay by one step; True when a replay was advanced."""
-        replay, result = await self._store.replay_step(REPLAY_STEP, self._step)
-        self._events.committed(result)
+        steps: list[tuple[str, int, Dispatch]] = []
+
+        async def step(replay: Replay, events: list[ArchivedEvent]) -> Dispatch:
+            dispatch = await self._step(replay, events)
+            steps.append((replay.destination_arn, len(events), dispatch))
+            return dispatch
+
+        replay, result = await self._store.replay_step(REPLAY_STEP, step)
+        self._events.committed(result, steps[0][2].tally if steps else None)
+        for destination, count, _ in steps:
+            if count:
+                self._events.observer.events_replayed(destination, count)
         return replay is not None
 
     async def _step(self, replay: Replay, events: list[ArchivedEvent]) -> Dispatch:

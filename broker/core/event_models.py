@@ -283,9 +283,51 @@ class Dispatch:
     publications: list[TopicPublication] = field(default_factory=list)
     http_rows: list[HttpDelivery] = field(default_factory=list)
     archive_rows: list[ArchiveRow] = field(default_factory=list)
+    tally: DispatchTally = field(default_factory=lambda: DispatchTally())
+    """What the rows amount to for the observer, reported once they commit (not stored)."""
 
     def __bool__(self) -> bool:
         return bool(self.queue_rows or self.publications or self.http_rows or self.archive_rows)
+
+
+def target_kind(arn: str) -> str | None:
+    """The kind of target an ARN names (``sqs``, ``sns``, ``event_bus``, ``api_destination``,
+    the metrics' ``kind`` label); None for a service this broker does not deliver to."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return None
+    service, resource = parts[2], parts[5]
+    if service == "sqs":
+        return "sqs"
+    if service == "sns":
+        return "sns"
+    if service == "events" and resource.startswith("event-bus/"):
+        return "event_bus"
+    if service == "events" and resource.startswith("api-destination/"):
+        return "api_destination"
+    return None
+
+
+def bus_of_rule(rule: str) -> str:
+    """The bus ARN of a rule ARN (``rule/<name>`` is on the default bus, ``rule/<bus>/<name>``
+    on ``<bus>``)."""
+    prefix, _, resource = rule.partition(":rule/")
+    bus, _, name = resource.partition("/")
+    return f"{prefix}:event-bus/{bus if name else DEFAULT_BUS}"
+
+
+@dataclass
+class DispatchTally:
+    """Counts of one dispatch, per bus ARN: matched rules, invoked and unreachable targets by
+    kind, archive copies."""
+
+    matched: dict[str, int] = field(default_factory=dict)
+    invoked: dict[tuple[str, str], int] = field(default_factory=dict)
+    failed: dict[tuple[str, str], int] = field(default_factory=dict)
+    archived: dict[str, int] = field(default_factory=dict)
+
+    def add(self, into: dict[Any, int], key: Any, count: int = 1) -> None:
+        into[key] = into.get(key, 0) + count
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ sends after a commit. Patterns come through ``broker.core.ports.FilterLanguage``
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ from broker.core.event_models import (
     Connection,
     Dispatch,
     DispatchResult,
+    DispatchTally,
     EventBus,
     Replay,
     Resolution,
@@ -159,3 +161,138 @@ class EventStore(Protocol):
         limit: int,
         step: Callable[[Replay, list[ArchivedEvent]], Awaitable[Dispatch]],
     ) -> tuple[Replay | None, DispatchResult]: ...
+
+
+# -- event metrics -------------------------------------------------------------------------------
+
+
+class EventObserver(Protocol):
+    """Receives what the event service, the scheduler and the API-destination poster did (metrics
+    implement it); must not block or raise. Events name the bus by ARN, never the rule: the
+    observer's labels stay bounded by the number of buses. ``kind`` is one of ``TARGET_KINDS``;
+    everything is reported after its transaction commits."""
+
+    def events_put(self, bus_arn: str, count: int) -> None:
+        """PutEvents entries the bus accepted."""
+        ...
+
+    def events_refused(self, error_code: str, count: int) -> None:
+        """PutEvents entries refused with ``error_code`` (their bus may not exist)."""
+        ...
+
+    def rules_matched(self, bus_arn: str, count: int) -> None:
+        """Enabled rules of the bus an event matched, one per rule and event."""
+        ...
+
+    def targets_invoked(self, bus_arn: str, kind: str, count: int) -> None:
+        """Targets an event reached: queue rows and topic publications committed, events passed
+        to another bus, API-destination calls answered with a 2xx."""
+        ...
+
+    def target_failed(self, bus_arn: str, kind: str, count: int) -> None:
+        """Invocations that failed: targets that resolve to nothing (or are not permitted), and
+        API-destination attempts that failed."""
+        ...
+
+    def target_retried(self, bus_arn: str) -> None:
+        """A failed API-destination call rescheduled by the target's retry policy."""
+        ...
+
+    def target_dead_lettered(self, bus_arn: str) -> None:
+        """An API-destination delivery that gave up (to the dead-letter queue, or dropped)."""
+        ...
+
+    def target_throttled(self, bus_arn: str) -> None:
+        """An API-destination call postponed by its InvocationRateLimitPerSecond."""
+        ...
+
+    def schedule_fired(self, bus_arn: str, missed: int) -> None:
+        """A scheduled rule fired its due tick; ``missed`` later ticks had passed meanwhile and are
+        skipped (never caught up)."""
+        ...
+
+    def events_archived(self, bus_arn: str, count: int) -> None:
+        """Copies of the bus's events written to its archives."""
+        ...
+
+    def events_replayed(self, bus_arn: str, count: int) -> None:
+        """Archived events a replay routed again on the bus (its destination)."""
+        ...
+
+
+class NullEventObserver:
+    """The observer of an event service nobody watches."""
+
+    def events_put(self, bus_arn: str, count: int) -> None:
+        pass
+
+    def events_refused(self, error_code: str, count: int) -> None:
+        pass
+
+    def rules_matched(self, bus_arn: str, count: int) -> None:
+        pass
+
+    def targets_invoked(self, bus_arn: str, kind: str, count: int) -> None:
+        pass
+
+    def target_failed(self, bus_arn: str, kind: str, count: int) -> None:
+        pass
+
+    def target_retried(self, bus_arn: str) -> None:
+        pass
+
+    def target_dead_lettered(self, bus_arn: str) -> None:
+        pass
+
+    def target_throttled(self, bus_arn: str) -> None:
+        pass
+
+    def schedule_fired(self, bus_arn: str, missed: int) -> None:
+        pass
+
+    def events_archived(self, bus_arn: str, count: int) -> None:
+        pass
+
+    def events_replayed(self, bus_arn: str, count: int) -> None:
+        pass
+
+
+def report(observer: EventObserver, tally: DispatchTally) -> None:
+    """Hand a committed dispatch's counts to the observer."""
+    for bus, count in tally.matched.items():
+        observer.rules_matched(bus, count)
+    for (bus, kind), count in tally.invoked.items():
+        observer.targets_invoked(bus, kind, count)
+    for (bus, kind), count in tally.failed.items():
+        observer.target_failed(bus, kind, count)
+    for bus, count in tally.archived.items():
+        observer.events_archived(bus, count)
+
+
+@dataclass(frozen=True)
+class BusGauge:
+    """The rules of one bus at one moment."""
+
+    account_id: str
+    bus: str
+    enabled_rules: int
+    disabled_rules: int
+
+
+@dataclass(frozen=True)
+class EventGauge:
+    """EventBridge figures at one moment (every replica: they come from the shared tables)."""
+
+    buses: Sequence[BusGauge]
+    deliveries_due: int
+    """API-destination deliveries due now (waiting for a deliverer)."""
+    deliveries_scheduled: int
+    """API-destination deliveries due later: a retry, a rate-limit wait, or mid-call."""
+    replays_active: int
+    """Replays starting, running or being cancelled."""
+
+
+class EventGauges(Protocol):
+    """Point-in-time EventBridge figures for metrics; two small statements."""
+
+    async def event_gauges(self) -> EventGauge: ...

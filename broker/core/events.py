@@ -40,6 +40,7 @@ from broker.core.event_models import (
     BusRoutes,
     Dispatch,
     DispatchResult,
+    DispatchTally,
     EventBus,
     Resolution,
     RouteTarget,
@@ -49,7 +50,9 @@ from broker.core.event_models import (
     Target,
     TopicPublication,
     bus_arn,
+    bus_of_rule,
     rule_arn,
+    target_kind,
 )
 from broker.core.event_names import (
     BUS_NAME,
@@ -62,7 +65,13 @@ from broker.core.event_names import (
     event_time,
     page,
 )
-from broker.core.event_ports import EVENT_SCOPE, EventStore
+from broker.core.event_ports import (
+    EVENT_SCOPE,
+    EventObserver,
+    EventStore,
+    NullEventObserver,
+    report,
+)
 from broker.core.models import Caller
 from broker.core.ports import FilterIndex, FilterLanguage, FilterMatcher, Signal
 from broker.core.topic_models import HttpDelivery, QueueDelivery
@@ -74,6 +83,8 @@ MAX_TARGETS_PER_CALL = 10
 MAX_PATTERN_CHARS = 4096
 MAX_RETRY_ATTEMPTS = 185
 MAX_EVENT_AGE_SECONDS = 86_400
+MAX_MISSED = 10_000
+"""The most skipped ticks one late fire counts (a per-minute rate over a week's outage)."""
 EVENTS_PRINCIPAL = "events.amazonaws.com"
 ENVELOPE_KEYS = ("id", "account", "source", "time", "region", "resources", "detail-type")
 """What TestEventPattern requires of its event."""
@@ -204,6 +215,7 @@ class EventService:
         self._refreshing: set[int] = set()
         """Buses whose routing this process is re-reading (others keep using the last one)."""
         self._clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.observer: EventObserver = NullEventObserver()
 
     # -- buses ------------------------------------------------------------------------------
 
@@ -603,6 +615,7 @@ class EventService:
         now = self._clock()
         results: list[EntryResult] = []
         events: list[tuple[int, Event, _Routing]] = []
+        refused: dict[str, int] = {}
         for index, entry in enumerate(entries):
             try:
                 event = self._event(caller, entry, now)
@@ -627,10 +640,20 @@ class EventService:
             results.append(EntryResult(event_id=event.id))
             events.append((index, event, routing))
         dispatch = Dispatch()
+        accepted: dict[str, int] = {}
         for index, event, routing in events:
             await self._route(routing, event, dispatch, index)
+            accepted[routing.bus.arn] = accepted.get(routing.bus.arn, 0) + 1
         if dispatch:
             self._committed(await self._store.dispatch(dispatch))
+        for result in results:
+            if result.error_code is not None:
+                refused[result.error_code] = refused.get(result.error_code, 0) + 1
+        for code, count in refused.items():
+            self.observer.events_refused(code, count)
+        for arn, count in accepted.items():
+            self.observer.events_put(arn, count)
+        report(self.observer, dispatch.tally)
         return results
 
     def _event(self, caller: Caller, entry: PutEventsEntry, now: datetime) -> Event:
@@ -701,11 +724,16 @@ class EventService:
         hops: int = 0,
     ) -> None:
         """Add the rows ``event`` causes on ``routing``'s bus to ``dispatch``."""
+        tally = dispatch.tally
         if event.replay_name is None:
             for archive_id, matcher in routing.archives:
                 if matcher is None or matcher.matches(event.document):
                     dispatch.archive_rows.append(ArchiveRow(archive_id, event.moment, event.text))
-        for arn in routing.matching(event.document, only_rules):
+                    tally.add(tally.archived, routing.bus.arn)
+        matched = routing.matching(event.document, only_rules)
+        if matched:
+            tally.add(tally.matched, routing.bus.arn, len(matched))
+        for arn in matched:
             for target in routing.targets[arn]:
                 await self._deliver(target, event, dispatch, entry, hops)
 
@@ -713,13 +741,23 @@ class EventService:
         self, route: RouteTarget, event: Event, dispatch: Dispatch, entry: int, hops: int
     ) -> None:
         target = route.target
+        tally = dispatch.tally
+        source = bus_of_rule(route.rule_arn)
+        kind = target_kind(target.arn)
         if route.bus_id is not None:
             # Events go on to another bus as they are (no input transformation), one hop only,
             # so two buses targeting each other cannot loop.
             if hops == 0:
                 bus = await self._store.get_bus_by_id(route.bus_id)
                 if bus is not None:
+                    tally.add(tally.invoked, (source, "event_bus"))
                     await self._route(await self._routes(bus), event, dispatch, entry, (), 1)
+                    return
+            tally.add(tally.failed, (source, "event_bus"))
+            return
+        if route.queue is None and route.topic_id is None and route.destination is None:
+            if kind is not None:  # unresolved, or not permitted: skipped, as a failed invocation
+                tally.add(tally.failed, (source, kind))
             return
         definition = target.definition
         body = event_inputs.render_target_input(
@@ -749,6 +787,7 @@ class EventService:
                     else "",
                 )
             )
+            tally.add(tally.invoked, (source, "sqs"))
         elif route.topic_id is not None:
             group = (target.definition.get("SqsParameters") or {}).get("MessageGroupId")
             dispatch.publications.append(
@@ -760,6 +799,7 @@ class EventService:
                     deduplication_id=_dedup(event, target) if route.topic_fifo else None,
                 )
             )
+            tally.add(tally.invoked, (source, "sns"))
         elif route.destination is not None:
             dispatch.http_rows.append(self._http_row(route, event, body, entry))
 
@@ -819,11 +859,24 @@ class EventService:
     async def fire_due_schedules(self, limit: int = 50) -> int:
         """Fire every due scheduled rule once (one process per tick, coordinated in the
         database); the number of rules fired."""
-        fired, result = await self._store.fire_schedules(limit, self._tick)
+        ticks: list[tuple[str, int, Dispatch]] = []
+
+        async def tick(due: ScheduledRule) -> tuple[Dispatch, datetime | None]:
+            dispatch, next_fire_at, missed = await self._tick(due)
+            if missed is not None:
+                ticks.append((bus_of_rule(due.rule.arn), missed, dispatch))
+            return dispatch, next_fire_at
+
+        fired, result = await self._store.fire_schedules(limit, tick)
         self._committed(result)
+        for bus, missed, dispatch in ticks:
+            self.observer.schedule_fired(bus, missed)
+            report(self.observer, dispatch.tally)
         return fired
 
-    async def _tick(self, due: ScheduledRule) -> tuple[Dispatch, datetime | None]:
+    async def _tick(self, due: ScheduledRule) -> tuple[Dispatch, datetime | None, int | None]:
+        """The tick's dispatch, the rule's next tick and how many ticks since the due one were
+        missed (None when the rule did not fire)."""
         rule = due.rule
         now = self._clock()
         dispatch = Dispatch()
@@ -843,10 +896,12 @@ class EventService:
             for target in due.targets:
                 await self._deliver(permitted(target), event, dispatch, 0, 0)
         if rule.state == DISABLED or not rule.schedule_expression:
-            return dispatch, None
+            return dispatch, None, None
         # Missed ticks are not caught up: one event for the tick that was due, then the next
-        # tick after now (see docs/events.md).
-        return dispatch, _schedule(rule.schedule_expression).next_after(now, anchor=due.due_at)
+        # tick after now (see docs/events.md); the ones in between are only counted.
+        schedule = _schedule(rule.schedule_expression)
+        missed = schedule.ticks_between(due.due_at, now, anchor=due.due_at, limit=MAX_MISSED)
+        return dispatch, schedule.next_after(now, anchor=due.due_at), len(missed)
 
     # -- replays ----------------------------------------------------------------------------
 
@@ -867,8 +922,11 @@ class EventService:
             event = Event(document["id"], document, json.dumps(document), moment, replay_name)
             await self._route(routing, event, dispatch, 0, filter_arns)
 
-    def committed(self, result: DispatchResult) -> None:
+    def committed(self, result: DispatchResult, tally: DispatchTally | None = None) -> None:
+        """Wake what a replay step's commit concerns, and report its counts."""
         self._committed(result)
+        if tally is not None:
+            report(self.observer, tally)
 
 
 def permitted(route: RouteTarget) -> RouteTarget:

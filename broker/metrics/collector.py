@@ -24,11 +24,28 @@ from dataclasses import dataclass
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from broker.core.event_ports import EventGauge, EventGauges
 from broker.core.ports import Gauges, OutboxGauge, OutboxGauges, QueueGauge
 from broker.core.wakeups import WakeupHub
 from broker.metrics.instruments import (
     DB_POOL_CONNECTIONS,
     DB_POOL_MAX,
+    EVENT_DELIVERIES,
+    EVENT_ERROR_CODES,
+    EVENT_REPLAYS_ACTIVE,
+    EVENT_RULE_MATCHES,
+    EVENT_RULES,
+    EVENT_SCHEDULE_FIRES,
+    EVENT_SCHEDULE_MISSED,
+    EVENT_TARGET_FAILURES,
+    EVENT_TARGET_INVOCATIONS,
+    EVENT_TARGET_RETRIES,
+    EVENT_TARGET_THROTTLED,
+    EVENTS_ARCHIVED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_PUT,
+    EVENTS_PUT_FAILED,
+    EVENTS_REPLAYED,
     LONG_POLL_WAITERS,
     MESSAGES_DEAD_LETTERED,
     MESSAGES_DELETED,
@@ -53,6 +70,7 @@ from broker.metrics.instruments import (
     SUBSCRIPTION_MESSAGES_DEAD_LETTERED,
     SUBSCRIPTION_MESSAGES_DELIVERED,
     SUBSCRIPTION_MESSAGES_FILTERED_OUT,
+    TARGET_KINDS,
     TOPIC_MESSAGES_PUBLISHED,
     Family,
 )
@@ -124,16 +142,45 @@ def render_outbox_gauges(outbox: OutboxGauge | None) -> str:
     return "".join(lines)
 
 
+def render_event_gauges(events: EventGauge | None) -> str:
+    """``broker_event_rules``, ``broker_event_deliveries`` and ``broker_event_replays_active``
+    as text (headers only before the first refresh)."""
+    lines = [header(EVENT_RULES, False)]
+    if events is not None:
+        name = EVENT_RULES.name
+        for bus in events.buses:
+            label = bus_labels(bus.account_id, bus.bus)
+            lines.append(f'{name}{{{label},state="enabled"}} {float(bus.enabled_rules)!r}\n')
+            lines.append(f'{name}{{{label},state="disabled"}} {float(bus.disabled_rules)!r}\n')
+    lines.append(header(EVENT_DELIVERIES, False))
+    if events is not None:
+        name = EVENT_DELIVERIES.name
+        lines.append(f'{name}{{state="due"}} {float(events.deliveries_due)!r}\n')
+        lines.append(f'{name}{{state="scheduled"}} {float(events.deliveries_scheduled)!r}\n')
+    lines.append(header(EVENT_REPLAYS_ACTIVE, False))
+    if events is not None:
+        lines.append(f"{EVENT_REPLAYS_ACTIVE.name} {float(events.replays_active)!r}\n")
+    return "".join(lines)
+
+
 def render_background_gauges(
-    rows: Sequence[QueueGauge], outbox: OutboxGauge | None, with_outbox: bool
+    rows: Sequence[QueueGauge],
+    outbox: OutboxGauge | None,
+    with_outbox: bool,
+    events: EventGauge | None = None,
+    with_events: bool = False,
 ) -> str:
     text = render_queue_gauges(rows)
-    return text + render_outbox_gauges(outbox) if with_outbox else text
+    if with_outbox:
+        text += render_outbox_gauges(outbox)
+    if with_events:
+        text += render_event_gauges(events)
+    return text
 
 
 class QueueGaugeCollector:
-    """Queue gauges, and the outbox gauges when the broker serves topics, computed by
-    ``refresh()``; scrapes read what the last refresh left."""
+    """Queue gauges, the outbox gauges when the broker serves topics and the event gauges when
+    it serves event buses, computed by ``refresh()``; scrapes read what the last refresh left."""
 
     def __init__(
         self,
@@ -141,13 +188,18 @@ class QueueGaugeCollector:
         clock: Callable[[], float] = time.time,
         *,
         outbox: OutboxGauges | None = None,
+        events: EventGauges | None = None,
     ) -> None:
         self._gauges = gauges
         self._outbox = outbox
+        self._events = events
         self._clock = clock
         self._rows: tuple[QueueGauge, ...] = ()
         self._outbox_row: OutboxGauge | None = None
-        self._text = render_background_gauges((), None, outbox is not None)
+        self._event_row: EventGauge | None = None
+        self._text = render_background_gauges(
+            (), None, outbox is not None, None, events is not None
+        )
         self.refreshed_at = 0.0
         """Unix time of the last successful refresh; 0 before the first."""
         self.refresh_seconds = 0.0
@@ -160,15 +212,22 @@ class QueueGaugeCollector:
         try:
             rows = tuple(await self._gauges.queue_gauges())
             outbox = await self._outbox.outbox_gauges() if self._outbox is not None else None
+            events = await self._events.event_gauges() if self._events is not None else None
         except Exception:
             self.failures += 1
             raise
         # Rendering 40,000 samples takes tens of milliseconds: keep the event loop free.
         text = await asyncio.to_thread(
-            render_background_gauges, rows, outbox, self._outbox is not None
+            render_background_gauges,
+            rows,
+            outbox,
+            self._outbox is not None,
+            events,
+            self._events is not None,
         )
         # A scrape on another thread sees the old text or the new one.
-        self._rows, self._outbox_row, self._text = rows, outbox, text
+        self._rows, self._outbox_row, self._event_row = rows, outbox, events
+        self._text = text
         self.refresh_seconds = time.perf_counter() - started
         self.refreshed_at = self._clock()
 
@@ -213,6 +272,8 @@ class QueueGaugeCollector:
                     outbox.add_metric([state], value)
                 oldest.add_metric([], backlog.oldest_age_seconds)
             collected += [outbox, oldest]
+        if self._events is not None:
+            collected += _event_gauges(self._event_row)
         return collected
 
     def describe(self) -> Iterable[Metric]:
@@ -220,7 +281,23 @@ class QueueGaugeCollector:
         described = [*(_gauge(f) for f in families), _counter(QUEUE_GAUGES_FAILURES)]
         if self._outbox is not None:
             described += [_gauge(OUTBOX_MESSAGES), _gauge(OUTBOX_OLDEST_AGE)]
+        if self._events is not None:
+            described += _event_gauges(None)
         return described
+
+
+def _event_gauges(events: EventGauge | None) -> list[Metric]:
+    rules, deliveries = _gauge(EVENT_RULES), _gauge(EVENT_DELIVERIES)
+    replays = _gauge(EVENT_REPLAYS_ACTIVE)
+    if events is not None:
+        for bus in events.buses:
+            labels = [bus.account_id, bus.bus]
+            rules.add_metric([*labels, "enabled"], bus.enabled_rules)
+            rules.add_metric([*labels, "disabled"], bus.disabled_rules)
+        deliveries.add_metric(["due"], events.deliveries_due)
+        deliveries.add_metric(["scheduled"], events.deliveries_scheduled)
+        replays.add_metric([], events.replays_active)
+    return [rules, deliveries, replays]
 
 
 # -- queue counters ----------------------------------------------------------------------------
@@ -398,6 +475,141 @@ class TopicCounters:
 
     def describe(self) -> Iterable[Metric]:
         return [_counter(f) for f in (*TOPIC_COUNTERS, *DELIVERY_COUNTERS)]
+
+
+# -- event counters ----------------------------------------------------------------------------
+
+BUS_COUNTERS: tuple[Family, ...] = (
+    EVENTS_PUT,
+    EVENT_RULE_MATCHES,
+    EVENT_TARGET_RETRIES,
+    EVENTS_DEAD_LETTERED,
+    EVENT_TARGET_THROTTLED,
+    EVENT_SCHEDULE_FIRES,
+    EVENT_SCHEDULE_MISSED,
+    EVENTS_ARCHIVED,
+    EVENTS_REPLAYED,
+)
+"""Families labelled ``account``, ``bus``."""
+(
+    PUT,
+    RULE_MATCHES,
+    TARGET_RETRIED,
+    EVENTS_DEAD,
+    THROTTLED,
+    SCHEDULE_FIRES,
+    SCHEDULE_MISSED,
+    ARCHIVED,
+    REPLAYED,
+) = range(len(BUS_COUNTERS))
+TARGET_COUNTERS: tuple[Family, ...] = (EVENT_TARGET_INVOCATIONS, EVENT_TARGET_FAILURES)
+"""Families labelled ``account``, ``bus``, ``kind``."""
+INVOKED, INVOCATION_FAILED = range(len(TARGET_COUNTERS))
+
+
+def bus_labels(account_id: str, bus: str) -> str:
+    return f'account="{_escape(account_id)}",bus="{_escape(bus)}"'
+
+
+def bus_of(bus_arn: str) -> tuple[str, str]:
+    """``(account, bus name)`` of ``arn:aws:events:<region>:<account>:event-bus/<name>``."""
+    parts = bus_arn.split(":", 5)
+    if len(parts) < 6:
+        return "", bus_arn
+    return parts[4], parts[5].removeprefix("event-bus/")
+
+
+@dataclass
+class _BusRow:
+    account_id: str
+    bus: str
+    labels: str
+    values: list[float]
+    targets: dict[str, list[float]]
+    """Per target kind (every one of ``TARGET_KINDS``, from the start): the target counters."""
+
+
+class EventCounters:
+    """The EventBridge counters of every bus this process has seen, one row per bus (labelled
+    by bus, never by rule: bounded by buses times target kinds), and the refused PutEvents
+    entries by error code (every code at 0 from the start).
+
+    A bus's series appear together at 0 on its first event, so ``rate()`` and ``increase()``
+    see every increment (a bus's API-destination calls may be made by another process).
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, _BusRow] = {}
+        self._refused = dict.fromkeys(EVENT_ERROR_CODES, 0.0)
+
+    def _row(self, bus_arn: str) -> _BusRow:
+        row = self._rows.get(bus_arn)
+        if row is None:
+            account_id, bus = bus_of(bus_arn)
+            targets = {k: [0.0] * len(TARGET_COUNTERS) for k in TARGET_KINDS}
+            labels = bus_labels(account_id, bus)
+            row = _BusRow(account_id, bus, labels, [0.0] * len(BUS_COUNTERS), targets)
+            self._rows[bus_arn] = row
+        return row
+
+    def add(self, counter: int, bus_arn: str, amount: float = 1.0) -> None:
+        """Count one of ``BUS_COUNTERS`` (by index) for the bus."""
+        self._row(bus_arn).values[counter] += amount
+
+    def add_target(self, counter: int, bus_arn: str, kind: str, amount: float = 1.0) -> None:
+        """Count one of ``TARGET_COUNTERS`` (by index); a kind outside ``TARGET_KINDS`` is not
+        counted, so the label stays bounded."""
+        values = self._row(bus_arn).targets.get(kind)
+        if values is not None:
+            values[counter] += amount
+
+    def add_refused(self, error_code: str, amount: float = 1.0) -> None:
+        """Count refused entries; a code outside ``EVENT_ERROR_CODES`` counts as ``other``."""
+        code = error_code if error_code in self._refused else "other"
+        self._refused[code] += amount
+
+    def snapshot(self) -> Renderer:
+        rows = list(self._rows.values())  # on the loop: the dict may grow meanwhile
+        refused = dict(self._refused)
+
+        def render(openmetrics: bool) -> str:
+            lines = [header(EVENTS_PUT_FAILED, openmetrics)]
+            name = EVENTS_PUT_FAILED.name
+            for code, value in refused.items():
+                lines.append(f'{name}{{error_code="{code}"}} {value!r}\n')
+            for index, family in enumerate(BUS_COUNTERS):
+                lines.append(header(family, openmetrics))
+                name = family.name
+                for row in rows:
+                    lines.append(f"{name}{{{row.labels}}} {row.values[index]!r}\n")
+            for index, family in enumerate(TARGET_COUNTERS):
+                lines.append(header(family, openmetrics))
+                name = family.name
+                for row in rows:
+                    for kind in TARGET_KINDS:
+                        value = row.targets[kind][index]
+                        lines.append(f'{name}{{{row.labels},kind="{kind}"}} {value!r}\n')
+            return "".join(lines)
+
+        return render
+
+    def collect(self) -> Iterable[Metric]:
+        failed = _counter(EVENTS_PUT_FAILED)
+        for code, value in list(self._refused.items()):
+            failed.add_metric([code], value)
+        buses = [_counter(f) for f in BUS_COUNTERS]
+        targets = [_counter(f) for f in TARGET_COUNTERS]
+        for row in list(self._rows.values()):
+            labels = [row.account_id, row.bus]
+            for family, value in zip(buses, row.values, strict=True):
+                family.add_metric(labels, value)
+            for kind in TARGET_KINDS:
+                for family, value in zip(targets, row.targets[kind], strict=True):
+                    family.add_metric([*labels, kind], value)
+        return [failed, *buses, *targets]
+
+    def describe(self) -> Iterable[Metric]:
+        return [_counter(f) for f in (EVENTS_PUT_FAILED, *BUS_COUNTERS, *TARGET_COUNTERS)]
 
 
 # -- process gauges ----------------------------------------------------------------------------

@@ -164,6 +164,118 @@ OUTBOX_OLDEST_AGE = Family(
     (),
     "Age of the oldest delivery in the HTTP/S outbox (0 when empty), as of the last refresh.",
 )
+BUS_LABELS = ("account", "bus")
+"""Event families are labelled by bus, never by rule or target: series stay bounded by the
+number of buses (times four target kinds), however many rules each bus has."""
+BUS_KIND_LABELS = (*BUS_LABELS, "kind")
+TARGET_KINDS = ("sqs", "sns", "event_bus", "api_destination")
+"""The kinds of event-rule target (the ``kind`` label's values)."""
+EVENT_ERROR_CODES = (
+    "InvalidArgument",
+    "MalformedDetail",
+    "NotAuthorizedForSourceException",
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "other",
+)
+"""The ``error_code`` label's values: the entry error codes PutEvents returns, and ``other``."""
+
+EVENTS_PUT = Family(
+    "broker_events_put_total",
+    "counter",
+    BUS_LABELS,
+    "PutEvents entries the bus accepted (committed with their deliveries).",
+)
+EVENTS_PUT_FAILED = Family(
+    "broker_events_put_failed_total",
+    "counter",
+    ("error_code",),
+    "PutEvents entries refused, by the entry's ErrorCode (not per bus: the bus may not exist).",
+)
+EVENT_RULE_MATCHES = Family(
+    "broker_event_rule_matches_total",
+    "counter",
+    BUS_LABELS,
+    "Enabled rules of the bus that events matched, one per rule and event (replays included).",
+)
+EVENT_TARGET_INVOCATIONS = Family(
+    "broker_event_target_invocations_total",
+    "counter",
+    BUS_KIND_LABELS,
+    "Targets invoked by the bus's rules, by kind: queue messages and topic publications "
+    "committed, events passed to another bus, API-destination calls answered with a 2xx.",
+)
+EVENT_TARGET_FAILURES = Family(
+    "broker_event_target_invocation_failures_total",
+    "counter",
+    BUS_KIND_LABELS,
+    "Failed invocations by the bus's rules, by kind: targets that do not exist (or are not "
+    "permitted) when an event matches, and failed API-destination attempts.",
+)
+EVENT_TARGET_RETRIES = Family(
+    "broker_event_target_retries_total",
+    "counter",
+    BUS_LABELS,
+    "Failed API-destination calls rescheduled by the target's RetryPolicy.",
+)
+EVENTS_DEAD_LETTERED = Family(
+    "broker_events_dead_lettered_total",
+    "counter",
+    BUS_LABELS,
+    "API-destination deliveries that gave up: sent to the target's dead-letter queue, or "
+    "dropped when it has none.",
+)
+EVENT_TARGET_THROTTLED = Family(
+    "broker_event_target_throttled_total",
+    "counter",
+    BUS_LABELS,
+    "API-destination calls postponed by the destination's InvocationRateLimitPerSecond.",
+)
+EVENT_SCHEDULE_FIRES = Family(
+    "broker_event_schedule_fires_total",
+    "counter",
+    BUS_LABELS,
+    "Scheduled rules of the bus that fired a tick.",
+)
+EVENT_SCHEDULE_MISSED = Family(
+    "broker_event_schedule_missed_ticks_total",
+    "counter",
+    BUS_LABELS,
+    "Ticks of the bus's scheduled rules that passed while the scheduler was late: skipped, "
+    "never caught up (at most 10,000 per late fire).",
+)
+EVENTS_ARCHIVED = Family(
+    "broker_events_archived_total",
+    "counter",
+    BUS_LABELS,
+    "Copies of the bus's events written to its archives.",
+)
+EVENTS_REPLAYED = Family(
+    "broker_events_replayed_total",
+    "counter",
+    BUS_LABELS,
+    "Archived events replays processed, labelled with the destination bus.",
+)
+EVENT_RULES = Family(
+    "broker_event_rules",
+    "gauge",
+    (*BUS_LABELS, "state"),
+    "Rules of the bus by state: enabled, disabled. Refreshed in the background with the queue "
+    "gauges.",
+)
+EVENT_DELIVERIES = Family(
+    "broker_event_deliveries",
+    "gauge",
+    ("state",),
+    "API-destination deliveries in the outbox by state: due (waiting for a deliverer), "
+    "scheduled (a retry, a rate-limit wait, or mid-call). Refreshed with the queue gauges.",
+)
+EVENT_REPLAYS_ACTIVE = Family(
+    "broker_event_replays_active",
+    "gauge",
+    (),
+    "Replays starting, running or being cancelled. Refreshed with the queue gauges.",
+)
 HTTP_REQUEST_DURATION = Family(
     "broker_http_request_duration_seconds",
     "histogram",
@@ -213,6 +325,21 @@ FAMILIES: tuple[Family, ...] = (
     SUBSCRIPTION_MESSAGES_DEAD_LETTERED,
     OUTBOX_MESSAGES,
     OUTBOX_OLDEST_AGE,
+    EVENTS_PUT,
+    EVENTS_PUT_FAILED,
+    EVENT_RULE_MATCHES,
+    EVENT_TARGET_INVOCATIONS,
+    EVENT_TARGET_FAILURES,
+    EVENT_TARGET_RETRIES,
+    EVENTS_DEAD_LETTERED,
+    EVENT_TARGET_THROTTLED,
+    EVENT_SCHEDULE_FIRES,
+    EVENT_SCHEDULE_MISSED,
+    EVENTS_ARCHIVED,
+    EVENTS_REPLAYED,
+    EVENT_RULES,
+    EVENT_DELIVERIES,
+    EVENT_REPLAYS_ACTIVE,
     HTTP_REQUEST_DURATION,
     LONG_POLL_WAITERS,
     DB_POOL_CONNECTIONS,

@@ -1,22 +1,34 @@
-"""MetricsObserver and TopicMetricsObserver: the core's ``Observer`` and ``TopicObserver``
-ports, counting message events per queue and per topic."""
+"""MetricsObserver, TopicMetricsObserver and EventMetricsObserver: the core's ``Observer``,
+``TopicObserver`` and ``EventObserver`` ports, counting per queue, per topic and per bus."""
 
 from __future__ import annotations
 
 from broker.core.models import Queue
 from broker.metrics.collector import (
+    ARCHIVED,
     DEAD_LETTERED,
     DELETED,
     DELIVERED,
     DELIVERY_FAILED,
     DELIVERY_RETRIED,
     EMPTY,
+    EVENTS_DEAD,
     EXPIRED,
     FILTERED_OUT,
+    INVOCATION_FAILED,
+    INVOKED,
     PUBLISHED,
+    PUT,
     RECEIVED,
+    REPLAYED,
+    RULE_MATCHES,
+    SCHEDULE_FIRES,
+    SCHEDULE_MISSED,
     SENT,
     SUBSCRIPTION_DEAD_LETTERED,
+    TARGET_RETRIED,
+    THROTTLED,
+    EventCounters,
     QueueCounters,
     TopicCounters,
 )
@@ -72,3 +84,48 @@ class TopicMetricsObserver:
 
     def delivery_dead_lettered(self, topic_arn: str) -> None:
         self._add(SUBSCRIPTION_DEAD_LETTERED, topic_arn)
+
+
+class EventMetricsObserver:
+    """The core's ``EventObserver`` port: counts what the event service, the scheduler and the
+    API-destination poster report, per bus (never per rule). Never blocks, never raises."""
+
+    def __init__(self, counters: EventCounters) -> None:
+        self._add = counters.add
+        self._add_target = counters.add_target
+        self._add_refused = counters.add_refused
+
+    def events_put(self, bus_arn: str, count: int) -> None:
+        self._add(PUT, bus_arn, count)
+
+    def events_refused(self, error_code: str, count: int) -> None:
+        self._add_refused(error_code, count)
+
+    def rules_matched(self, bus_arn: str, count: int) -> None:
+        self._add(RULE_MATCHES, bus_arn, count)
+
+    def targets_invoked(self, bus_arn: str, kind: str, count: int) -> None:
+        self._add_target(INVOKED, bus_arn, kind, count)
+
+    def target_failed(self, bus_arn: str, kind: str, count: int) -> None:
+        self._add_target(INVOCATION_FAILED, bus_arn, kind, count)
+
+    def target_retried(self, bus_arn: str) -> None:
+        self._add(TARGET_RETRIED, bus_arn)
+
+    def target_dead_lettered(self, bus_arn: str) -> None:
+        self._add(EVENTS_DEAD, bus_arn)
+
+    def target_throttled(self, bus_arn: str) -> None:
+        self._add(THROTTLED, bus_arn)
+
+    def schedule_fired(self, bus_arn: str, missed: int) -> None:
+        self._add(SCHEDULE_FIRES, bus_arn)
+        if missed:
+            self._add(SCHEDULE_MISSED, bus_arn, missed)
+
+    def events_archived(self, bus_arn: str, count: int) -> None:
+        self._add(ARCHIVED, bus_arn, count)
+
+    def events_replayed(self, bus_arn: str, count: int) -> None:
+        self._add(REPLAYED, bus_arn, count)

@@ -34,6 +34,7 @@ from broker.core.event_models import (
     ScheduledRule,
     Target,
 )
+from broker.core.event_ports import BusGauge, EventGauge
 from broker.storage.attribute_documents import attributes_json
 from broker.storage.queries import load_file
 from broker.storage.statements import Connection as DbConnection
@@ -62,6 +63,15 @@ class EventStore(NamedStatements):
         existing = await self.get_bus(arn)
         assert existing is not None, "a bus with this name exists under another ARN"
         return existing, False
+
+    async def event_gauges(self) -> EventGauge:
+        buses = [
+            BusGauge(r["account_id"], r["name"], r["enabled"], r["disabled"])
+            for r in await self._all("bus_gauges", {})
+        ]
+        row = await self._one("event_delivery_gauges", {})
+        assert row is not None  # an aggregate always answers one row
+        return EventGauge(buses, row["due"], row["scheduled"], row["replays"])
 
     async def get_bus(self, arn: str) -> EventBus | None:
         row = await self._one("get_bus", {"arn": arn})

@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from broker.core.event_models import Connection
+from broker.core.event_models import Connection, bus_of_rule
 from broker.core.event_names import account_of
+from broker.core.event_ports import EventObserver, NullEventObserver
 from broker.core.ports import Outbox, Signal
 from broker.core.topic_models import ClaimedDelivery
 
@@ -35,6 +36,7 @@ RETRYABLE_STATUSES = frozenset({401, 407, 409, 429})
 MAX_BACKOFF_SECONDS = 300.0
 TOKEN_MARGIN_SECONDS = 30.0
 CONNECTION_CACHE_SECONDS = 5.0
+API_DESTINATION = "api_destination"
 
 
 class EventDeadLetters(Protocol):
@@ -94,24 +96,33 @@ class EventTargetPoster:
         self._buckets = _Buckets()
         self._tokens: dict[str, _Token] = {}
         self._cached: dict[str, tuple[float, Connection | None]] = {}
+        self.observer: EventObserver = NullEventObserver()
 
     async def deliver(self, delivery: ClaimedDelivery, client: httpx.AsyncClient) -> None:
         details: Mapping[str, Any] = delivery.details or {}
+        bus = bus_of_rule(str(details.get("rule_arn", delivery.topic_arn)))
         rate = details.get("rate_limit")
         if not self._buckets.take(delivery.subscription_arn, rate):
             await self._outbox.retry_delivery(
                 delivery.id, delivery.attempts, 1.0 / (rate or 1), count_attempt=False
             )
+            self.observer.target_throttled(bus)
             return
         try:
             await self._post(delivery, details, client)
         except _Failure as failure:
-            await self._failed(delivery, details, failure)
+            self.observer.target_failed(bus, API_DESTINATION, 1)
+            await self._failed(delivery, details, failure, bus)
             return
         await self._outbox.complete_delivery(delivery.id, delivery.attempts)
+        self.observer.targets_invoked(bus, API_DESTINATION, 1)
 
     async def _failed(
-        self, delivery: ClaimedDelivery, details: Mapping[str, Any], failure: _Failure
+        self,
+        delivery: ClaimedDelivery,
+        details: Mapping[str, Any],
+        failure: _Failure,
+        bus: str,
     ) -> None:
         max_attempts = int(details.get("max_attempts", 1))
         delay = self.backoff_seconds * 2 ** (delivery.attempts - 1)
@@ -119,6 +130,7 @@ class EventTargetPoster:
         expired = time.time() + delay > float(details.get("deadline", 0))
         if failure.retryable and delivery.attempts < max_attempts and not expired:
             await self._outbox.retry_delivery(delivery.id, delivery.attempts, delay, True)
+            self.observer.target_retried(bus)
             return
         attributes = {
             "RULE_ARN": str(details.get("rule_arn", delivery.topic_arn)),
@@ -142,6 +154,7 @@ class EventTargetPoster:
         queue_id = await self._dead_letters.dead_letter_event_delivery(
             delivery.id, delivery.attempts, attributes, account_of(attributes["RULE_ARN"]) or ""
         )
+        self.observer.target_dead_lettered(bus)
         if queue_id is not None:
             self._signal.sent(queue_id, 1)
 

@@ -453,3 +453,22 @@ SELECT t.id, nextval('broker.message_ids'), gen_random_uuid(), t.body, %(attribu
        now() + make_interval(secs => (t.attributes ->> 'MessageRetentionPeriod')::int)
 FROM target t
 RETURNING queue_id;
+
+-- name: bus_gauges
+-- Rules per bus for metrics (background refresh): one row per bus, buses without rules at 0.
+SELECT b.account_id, b.name,
+       count(r.id) FILTER (WHERE r.state <> 'DISABLED') AS enabled,
+       count(r.id) FILTER (WHERE r.state = 'DISABLED') AS disabled
+FROM broker.event_buses b
+LEFT JOIN broker.event_rules r ON r.bus_id = b.id
+GROUP BY b.id
+ORDER BY b.account_id, b.name;
+
+-- name: event_delivery_gauges
+-- API-destination deliveries in the shared outbox and the replays in progress, for metrics.
+SELECT count(*) FILTER (WHERE d.next_attempt_at <= now()) AS due,
+       count(*) FILTER (WHERE d.next_attempt_at > now()) AS scheduled,
+       (SELECT count(*) FROM broker.event_replays
+        WHERE state IN ('STARTING', 'RUNNING', 'CANCELLING')) AS replays
+FROM broker.deliveries d
+WHERE d.kind = 'events';
