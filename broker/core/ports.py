@@ -6,7 +6,7 @@ frozen parameter type. ``broker.storage.PostgresStore`` implements it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -115,6 +115,10 @@ class Store(Protocol):
 
     async def update_queue_attributes(
         self, queue_id: int, set_: Mapping[str, str], unset: Sequence[str]
+    ) -> Queue | None: ...
+
+    async def change_queue_policy(
+        self, queue_id: int, change: Callable[[str | None], str | None]
     ) -> Queue | None: ...
 
     async def tag_queue(self, queue_id: int, tags: Mapping[str, str]) -> Queue | None: ...
@@ -289,6 +293,10 @@ class TopicStore(Protocol):
 
     async def update_topic_attributes(
         self, topic_id: int, set_: Mapping[str, str], unset: Sequence[str]
+    ) -> Topic | None: ...
+
+    async def change_topic_policy(
+        self, topic_id: int, change: Callable[[str | None], str | None]
     ) -> Topic | None: ...
 
     async def tag_topic(self, topic_id: int, tags: Mapping[str, str]) -> Topic | None: ...

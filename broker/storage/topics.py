@@ -3,7 +3,7 @@ PostgresStore's pool. Each method runs named statements from ``sql/topics.sql``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -80,6 +80,25 @@ class TopicStore(NamedStatements):
             {"topic_id": topic_id, "set": _json(set_), "unset": list(unset)},
         )
         return _topic(row) if row else None
+
+    async def change_topic_policy(
+        self, topic_id: int, change: Callable[[str | None], str | None]
+    ) -> Topic | None:
+        """Replace the topic's ``Policy`` with ``change(current)`` (None removes it), the row
+        locked in between; None when the topic is gone."""
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(TOPIC_QUERIES["lock_topic_policy"], {"topic_id": topic_id})
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            policy = change(row["policy"])
+            set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
+            cursor = await conn.execute(
+                TOPIC_QUERIES["update_topic_attributes"],
+                {"topic_id": topic_id, "set": _json(set_), "unset": unset},
+            )
+            updated = await cursor.fetchone()
+        return _topic(updated) if updated else None
 
     async def tag_topic(self, topic_id: int, tags: Mapping[str, str]) -> Topic | None:
         row = await self._one("tag_topic", {"topic_id": topic_id, "tags": _json(tags)})

@@ -3,6 +3,7 @@ out exactly once by the deliverer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import psycopg
@@ -122,3 +123,24 @@ async def test_one_publish_is_one_transaction_across_queues(
     assert again.message_id == first.message_id  # content-based deduplication on the topic
     for name in names:
         assert await _bodies(broker, caller, name) == ["x"]
+
+
+async def test_concurrent_add_permissions_keep_every_statement(
+    quiet_broker: Broker, caller: Caller
+) -> None:
+    assert quiet_broker.topics is not None
+    topics = quiet_broker.topics.service
+    topic = await topics.create_topic(caller, "shared-policy", {}, {})
+    labels = [f"l{i}" for i in range(8)]
+    await asyncio.gather(
+        *(
+            topics.add_permission(caller, topic.arn, label, [str(100000000000 + i)], ["Publish"])
+            for i, label in enumerate(labels)
+        )
+    )
+    policy = json.loads((await topics.get_topic_attributes(caller, topic.arn))["Policy"])
+    sids = [s.get("Sid") for s in policy["Statement"]]
+    assert sorted(sid for sid in sids if sid in labels) == labels
+    await asyncio.gather(*(topics.remove_permission(caller, topic.arn, label) for label in labels))
+    policy = json.loads((await topics.get_topic_attributes(caller, topic.arn))["Policy"])
+    assert not [s for s in policy["Statement"] if s.get("Sid") in labels]

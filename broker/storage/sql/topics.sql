@@ -18,6 +18,10 @@ WHERE account_id = %(account_id)s AND arn > %(after)s
 ORDER BY arn
 LIMIT %(limit)s;
 
+-- name: lock_topic_policy
+-- AddPermission and RemovePermission edit the policy under this lock: none loses another's.
+SELECT attributes ->> 'Policy' AS policy FROM broker.topics WHERE id = %(topic_id)s FOR UPDATE;
+
 -- name: update_topic_attributes
 UPDATE broker.topics SET attributes = (attributes || %(set)s) - %(unset)s::text[]
 WHERE id = %(topic_id)s
