@@ -315,6 +315,7 @@ class Broker:
                 s.delete_recreate_cooldown_seconds,
                 observer=self.service.observer,
                 archives=self.events.archives if self.events else None,
+                subscriptions=self.topics.service if self.topics else None,
             ),
             Mover(self.store, self.signal),
             GaugeRefresher(self.queue_gauges, s.metrics_interval_seconds),

@@ -323,7 +323,15 @@ class TopicStore(Protocol):
 
     async def get_subscription(self, arn: str) -> Subscription | None: ...
 
-    async def find_by_token(self, topic_arn: str, token: str) -> Subscription | None: ...
+    async def find_by_token(
+        self, topic_arn: str, token: str, max_age_seconds: int
+    ) -> Subscription | None:
+        """The subscription whose confirmation token this is, if issued within the age."""
+        ...
+
+    async def delete_unconfirmed_subscriptions(self, max_age_seconds: int, limit: int) -> int:
+        """Delete up to ``limit`` unconfirmed subscriptions older than the age; the count."""
+        ...
 
     async def confirm_subscription(self, subscription_id: int) -> Subscription | None: ...
 

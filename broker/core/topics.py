@@ -80,6 +80,9 @@ class TopicLimits:
     region: str = "us-east-1"
     cache_seconds: float = 1.0
     max_message_bytes: int = topic_attributes.MAX_MESSAGE_BYTES
+    confirmation_seconds: int = 48 * 3600
+    """How long a confirmation token is valid, and an unconfirmed subscription lives (AWS: 48
+    hours since 2023, when unconfirmed subscriptions went from 72 hours to 48)."""
 
 
 class _Routing:
@@ -369,7 +372,7 @@ class TopicService:
     async def confirm_subscription(self, arn: str, token: str) -> str:
         """Confirm by token; open to unsigned requests (the SubscribeURL a subscriber GETs)."""
         _check_arn(arn, "TopicArn")
-        subscription = await self._store.find_by_token(arn, token)
+        subscription = await self._store.find_by_token(arn, token, self.limits.confirmation_seconds)
         if subscription is None:
             raise invalid("Token")
         if not subscription.confirmed:
@@ -378,6 +381,13 @@ class TopicService:
                 raise subscription_not_found()
             self._routing.pop(subscription.topic_id, None)
         return subscription.arn
+
+    async def expire_unconfirmed(self, limit: int) -> int:
+        """The janitor's step: delete up to ``limit`` unconfirmed subscriptions whose token has
+        expired (nothing is ever routed to them, so the routing caches need no change)."""
+        return await self._store.delete_unconfirmed_subscriptions(
+            self.limits.confirmation_seconds, limit
+        )
 
     async def unsubscribe(self, caller: Caller | None, arn: str, base_url: str) -> None:
         """``caller`` None: the unsigned UnsubscribeURL, which the subscription ARN authorises."""

@@ -150,8 +150,12 @@ class TopicStore(NamedStatements):
         row = await self._one("get_subscription", {"arn": arn})
         return _subscription(row) if row else None
 
-    async def find_by_token(self, topic_arn: str, token: str) -> Subscription | None:
-        row = await self._one("find_by_token", {"topic_arn": topic_arn, "token": token})
+    async def find_by_token(
+        self, topic_arn: str, token: str, max_age_seconds: int
+    ) -> Subscription | None:
+        row = await self._one(
+            "find_by_token", {"topic_arn": topic_arn, "token": token, "max_age": max_age_seconds}
+        )
         return _subscription(row) if row else None
 
     async def confirm_subscription(self, subscription_id: int) -> Subscription | None:
@@ -170,6 +174,12 @@ class TopicStore(NamedStatements):
     async def delete_subscription(self, subscription_id: int) -> bool:
         row = await self._one("delete_subscription", {"subscription_id": subscription_id})
         return bool(row and row["deleted"])
+
+    async def delete_unconfirmed_subscriptions(self, max_age_seconds: int, limit: int) -> int:
+        row = await self._one(
+            "delete_unconfirmed_subscriptions", {"max_age": max_age_seconds, "limit": limit}
+        )
+        return int(row["deleted"]) if row else 0
 
     async def list_subscriptions(
         self, account_id: str, topic_id: int | None, after: int, limit: int
