@@ -129,7 +129,8 @@ class EventRuntime:
 
 
 GENERATED_ROOT_MARKER = "root-credentials-generated"
-"""The ``broker.secrets`` row whose first writer generates (and prints) the root credentials."""
+"""The ``broker.secrets`` row written with the generated root key, in the same transaction: its
+first writer generates (and prints) the root credentials."""
 
 
 class AccessRuntime:
@@ -209,10 +210,11 @@ class AccessRuntime:
         (once, on standard error, never to the log)."""
         if await self.store.list_keys(ROOT_ACCOUNT_ID):
             return
-        marker = new_encryption_key().encode("ascii")
-        if await self._secrets.load_secret(GENERATED_ROOT_MARKER, marker) != marker:
-            return  # another process generates them
-        issued = await self.accounts.create_key(ROOT_ACCOUNT_ID, admin=True)
+        issued = await self.accounts.create_key_once(
+            ROOT_ACCOUNT_ID, GENERATED_ROOT_MARKER, admin=True
+        )
+        if issued is None:
+            return  # another process generated them, now or at an earlier start
         print(
             "\n".join(
                 [
@@ -324,6 +326,7 @@ class Broker:
                 s.delete_recreate_cooldown_seconds,
                 observer=self.service.observer,
                 archives=self.events.archives if self.events else None,
+                subscriptions=self.topics.service if self.topics else None,
             ),
             Mover(self.store, self.signal),
             GaugeRefresher(self.queue_gauges, s.metrics_interval_seconds),

@@ -124,6 +124,13 @@ class AccountStore(Protocol):
         """``None`` when the key id is taken."""
         ...
 
+    async def create_key_once(
+        self, marker: str, access_key_id: str, account_id: str, ciphertext: bytes, admin: bool
+    ) -> AccessKey | None:
+        """The key and the marker in one transaction; ``None`` when the marker exists,
+        ``Conflict`` when the key id is taken."""
+        ...
+
     async def get_key(self, access_key_id: str) -> StoredKey | None: ...
 
     async def list_keys(self, account_id: str | None) -> list[AccessKey]: ...
@@ -305,6 +312,30 @@ class AccountService:
         )
         if key is None:
             raise Conflict(f"Access key {access_key_id} already exists.")
+        audit.info(
+            "access key created",
+            extra={
+                "event": "key.create",
+                "account_id": account_id,
+                "access_key_id": key.access_key_id,
+                "admin": admin,
+            },
+        )
+        return IssuedKey(key, secret)
+
+    async def create_key_once(
+        self, account_id: str, marker: str, admin: bool = False
+    ) -> IssuedKey | None:
+        """A new key for the account, made by the first caller to claim ``marker`` (in the same
+        transaction as the key, so a crash leaves neither); None for every later caller."""
+        await self.account(account_id)
+        secret = new_secret_access_key()
+        ciphertext = self._cipher.encrypt(secret.encode("utf-8"))
+        key = await self._store.create_key_once(
+            marker, new_access_key_id(), account_id, ciphertext, admin
+        )
+        if key is None:
+            return None
         audit.info(
             "access key created",
             extra={

@@ -6,7 +6,7 @@ frozen parameter type. ``broker.storage.PostgresStore`` implements it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -115,6 +115,10 @@ class Store(Protocol):
 
     async def update_queue_attributes(
         self, queue_id: int, set_: Mapping[str, str], unset: Sequence[str]
+    ) -> Queue | None: ...
+
+    async def change_queue_policy(
+        self, queue_id: int, change: Callable[[str | None], str | None]
     ) -> Queue | None: ...
 
     async def tag_queue(self, queue_id: int, tags: Mapping[str, str]) -> Queue | None: ...
@@ -291,6 +295,10 @@ class TopicStore(Protocol):
         self, topic_id: int, set_: Mapping[str, str], unset: Sequence[str]
     ) -> Topic | None: ...
 
+    async def change_topic_policy(
+        self, topic_id: int, change: Callable[[str | None], str | None]
+    ) -> Topic | None: ...
+
     async def tag_topic(self, topic_id: int, tags: Mapping[str, str]) -> Topic | None: ...
 
     async def untag_topic(self, topic_id: int, keys: Sequence[str]) -> Topic | None: ...
@@ -315,7 +323,15 @@ class TopicStore(Protocol):
 
     async def get_subscription(self, arn: str) -> Subscription | None: ...
 
-    async def find_by_token(self, topic_arn: str, token: str) -> Subscription | None: ...
+    async def find_by_token(
+        self, topic_arn: str, token: str, max_age_seconds: int
+    ) -> Subscription | None:
+        """The subscription whose confirmation token this is, if issued within the age."""
+        ...
+
+    async def delete_unconfirmed_subscriptions(self, max_age_seconds: int, limit: int) -> int:
+        """Delete up to ``limit`` unconfirmed subscriptions older than the age; the count."""
+        ...
 
     async def confirm_subscription(self, subscription_id: int) -> Subscription | None: ...
 

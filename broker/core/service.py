@@ -281,25 +281,19 @@ class BrokerService:
         actions: Sequence[str],
     ) -> None:
         """AddPermission: a statement ``label`` in the queue's ``Policy`` sharing ``actions``."""
-        current = await self._fresh(queue)
-        policy = access_policies.sqs_add_permission(
-            current.attributes.get("Policy"),
-            queue_arn=queue.arn,
-            label=label,
-            account_ids=account_ids,
-            actions=actions,
-        )
-        await self._updated(
-            queue, await self._store.update_queue_attributes(queue.id, {"Policy": policy}, [])
-        )
+
+        def added(current: str | None) -> str:
+            return access_policies.sqs_add_permission(
+                current, queue_arn=queue.arn, label=label, account_ids=account_ids, actions=actions
+            )
+
+        await self._updated(queue, await self._store.change_queue_policy(queue.id, added))
 
     async def remove_permission(self, caller: Caller, queue: Queue, label: str) -> None:
-        current = await self._fresh(queue)
-        policy = access_policies.sqs_remove_permission(
-            current.attributes.get("Policy"), label=label
-        )
-        set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
-        await self._updated(queue, await self._store.update_queue_attributes(queue.id, set_, unset))
+        def removed(current: str | None) -> str | None:
+            return access_policies.sqs_remove_permission(current, label=label)
+
+        await self._updated(queue, await self._store.change_queue_policy(queue.id, removed))
 
     async def tag_queue(self, caller: Caller, queue: Queue, tags: Mapping[str, str]) -> None:
         if not tags:

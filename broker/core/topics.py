@@ -80,6 +80,9 @@ class TopicLimits:
     region: str = "us-east-1"
     cache_seconds: float = 1.0
     max_message_bytes: int = topic_attributes.MAX_MESSAGE_BYTES
+    confirmation_seconds: int = 48 * 3600
+    """How long a confirmation token is valid, and an unconfirmed subscription lives (AWS: 48
+    hours since 2023, when unconfirmed subscriptions went from 72 hours to 48)."""
 
 
 class _Routing:
@@ -273,40 +276,43 @@ class TopicService:
             raise invalid("AWSAccountId")
         if not actions or not all(_ACTION_NAME.fullmatch(a) for a in actions):
             raise invalid("ActionName")
-        document = json.loads(topic.attributes.get("Policy") or _default_policy(topic))
-        statements = document["Statement"]
-        if not isinstance(statements, list):
-            statements = document["Statement"] = [statements]
-        if any(s.get("Sid") == label for s in statements):
-            raise invalid("Statement already exists")
         principals = [access_policies.root_arn(a) for a in account_ids]
-        statements.append(
-            {
-                "Sid": label,
-                "Effect": "Allow",
-                "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
-                "Action": [f"SNS:{a}" for a in actions],
-                "Resource": topic.arn,
-            }
-        )
-        await self._set_policy(topic, json.dumps(document, separators=(",", ":")))
+        statement = {
+            "Sid": label,
+            "Effect": "Allow",
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": [f"SNS:{a}" for a in actions],
+            "Resource": topic.arn,
+        }
+
+        def added(current: str | None) -> str:
+            document = json.loads(current or _default_policy(topic))
+            statements = document["Statement"]
+            if not isinstance(statements, list):
+                statements = document["Statement"] = [statements]
+            if any(s.get("Sid") == label for s in statements):
+                raise invalid("Statement already exists")
+            statements.append(statement)
+            return _checked_policy(json.dumps(document, separators=(",", ":")))
+
+        self._updated(topic, await self._store.change_topic_policy(topic.id, added))
 
     async def remove_permission(self, caller: Caller, arn: str, label: str) -> None:
         topic = await self._fresh(caller, arn, "sns:RemovePermission")
-        document = json.loads(topic.attributes.get("Policy") or _default_policy(topic))
-        statements = document["Statement"]
-        statements = statements if isinstance(statements, list) else [statements]
-        kept = [s for s in statements if s.get("Sid") != label]
-        if not label or len(kept) == len(statements):
-            raise invalid("Label")
-        document["Statement"] = kept
-        await self._set_policy(topic, json.dumps(document, separators=(",", ":")) if kept else "")
 
-    async def _set_policy(self, topic: Topic, policy: str) -> None:
-        if policy:
-            access_policies.parse_policy(policy)  # never store a document we would refuse
-        set_, unset = ({"Policy": policy}, []) if policy else ({}, ["Policy"])
-        self._updated(topic, await self._store.update_topic_attributes(topic.id, set_, unset))
+        def removed(current: str | None) -> str | None:
+            document = json.loads(current or _default_policy(topic))
+            statements = document["Statement"]
+            statements = statements if isinstance(statements, list) else [statements]
+            kept = [s for s in statements if s.get("Sid") != label]
+            if not label or len(kept) == len(statements):
+                raise invalid("Label")
+            if not kept:
+                return None
+            document["Statement"] = kept
+            return _checked_policy(json.dumps(document, separators=(",", ":")))
+
+        self._updated(topic, await self._store.change_topic_policy(topic.id, removed))
 
     # -- tags -------------------------------------------------------------------------------
 
@@ -366,7 +372,7 @@ class TopicService:
     async def confirm_subscription(self, arn: str, token: str) -> str:
         """Confirm by token; open to unsigned requests (the SubscribeURL a subscriber GETs)."""
         _check_arn(arn, "TopicArn")
-        subscription = await self._store.find_by_token(arn, token)
+        subscription = await self._store.find_by_token(arn, token, self.limits.confirmation_seconds)
         if subscription is None:
             raise invalid("Token")
         if not subscription.confirmed:
@@ -375,6 +381,13 @@ class TopicService:
                 raise subscription_not_found()
             self._routing.pop(subscription.topic_id, None)
         return subscription.arn
+
+    async def expire_unconfirmed(self, limit: int) -> int:
+        """The janitor's step: delete up to ``limit`` unconfirmed subscriptions whose token has
+        expired (nothing is ever routed to them, so the routing caches need no change)."""
+        return await self._store.delete_unconfirmed_subscriptions(
+            self.limits.confirmation_seconds, limit
+        )
 
     async def unsubscribe(self, caller: Caller | None, arn: str, base_url: str) -> None:
         """``caller`` None: the unsigned UnsubscribeURL, which the subscription ARN authorises."""
@@ -811,6 +824,12 @@ SNS_PRINCIPAL = "sns.amazonaws.com"
 _LABEL = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _ACTION_NAME = re.compile(r"[A-Za-z]{1,64}")
+
+
+def _checked_policy(policy: str) -> str:
+    """``policy``, once parsed: never store a document we would refuse."""
+    access_policies.parse_policy(policy)
+    return policy
 
 
 def _check_policy(policy: str) -> None:

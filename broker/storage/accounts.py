@@ -8,6 +8,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from broker.core.accounts import AccessKey, Account, KeyStatus, StoredKey
+from broker.errors import Conflict
 from broker.storage.queries import load_file
 from broker.storage.statements import Connection, NamedStatements
 
@@ -42,6 +43,30 @@ class AccountStore(NamedStatements):
             },
         )
         return _key(row) if row else None
+
+    async def create_key_once(
+        self, marker: str, access_key_id: str, account_id: str, ciphertext: bytes, admin: bool
+    ) -> AccessKey | None:
+        """The key, created with the ``broker.secrets`` row ``marker`` in one transaction; None
+        when the marker was already written (a process that dies in between leaves neither)."""
+        params = {
+            "access_key_id": access_key_id,
+            "account_id": account_id,
+            "ciphertext": ciphertext,
+            "admin": admin,
+        }
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                ACCOUNT_QUERIES["claim_marker"],
+                {"name": marker, "value": access_key_id.encode("ascii")},
+            )
+            if await cursor.fetchone() is None:
+                return None
+            cursor = await conn.execute(ACCOUNT_QUERIES["create_key"], params)
+            row = await cursor.fetchone()
+            if row is None:  # the key id is taken: the marker is not written either
+                raise Conflict(f"Access key {access_key_id} already exists.")
+        return _key(row)
 
     async def get_key(self, access_key_id: str) -> StoredKey | None:
         row = await self._one("get_key", {"access_key_id": access_key_id})

@@ -6,7 +6,7 @@ returns core types. Driver errors are translated once, in ``translate_errors``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -172,6 +172,25 @@ class PostgresStore(NamedStatements):
             {"queue_id": queue_id, "set": Jsonb(dict(set_)), "unset": list(unset)},
         )
         return _queue(row) if row else None
+
+    async def change_queue_policy(
+        self, queue_id: int, change: Callable[[str | None], str | None]
+    ) -> Queue | None:
+        """Replace the queue's ``Policy`` with ``change(current)`` (None removes it), the row
+        locked in between; None when the queue is gone."""
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(QUERIES["lock_queue_policy"], {"queue_id": queue_id})
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            policy = change(row["policy"])
+            set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
+            cursor = await conn.execute(
+                QUERIES["update_queue_attributes"],
+                {"queue_id": queue_id, "set": Jsonb(set_), "unset": unset},
+            )
+            updated = await cursor.fetchone()
+        return _queue(updated) if updated else None
 
     async def tag_queue(self, queue_id: int, tags: Mapping[str, str]) -> Queue | None:
         row = await self._one("tag_queue", {"queue_id": queue_id, "tags": Jsonb(dict(tags))})

@@ -3,7 +3,7 @@ PostgresStore's pool. Each method runs named statements from ``sql/topics.sql``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -81,6 +81,25 @@ class TopicStore(NamedStatements):
         )
         return _topic(row) if row else None
 
+    async def change_topic_policy(
+        self, topic_id: int, change: Callable[[str | None], str | None]
+    ) -> Topic | None:
+        """Replace the topic's ``Policy`` with ``change(current)`` (None removes it), the row
+        locked in between; None when the topic is gone."""
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(TOPIC_QUERIES["lock_topic_policy"], {"topic_id": topic_id})
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            policy = change(row["policy"])
+            set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
+            cursor = await conn.execute(
+                TOPIC_QUERIES["update_topic_attributes"],
+                {"topic_id": topic_id, "set": _json(set_), "unset": unset},
+            )
+            updated = await cursor.fetchone()
+        return _topic(updated) if updated else None
+
     async def tag_topic(self, topic_id: int, tags: Mapping[str, str]) -> Topic | None:
         row = await self._one("tag_topic", {"topic_id": topic_id, "tags": _json(tags)})
         return _topic(row) if row else None
@@ -131,8 +150,12 @@ class TopicStore(NamedStatements):
         row = await self._one("get_subscription", {"arn": arn})
         return _subscription(row) if row else None
 
-    async def find_by_token(self, topic_arn: str, token: str) -> Subscription | None:
-        row = await self._one("find_by_token", {"topic_arn": topic_arn, "token": token})
+    async def find_by_token(
+        self, topic_arn: str, token: str, max_age_seconds: int
+    ) -> Subscription | None:
+        row = await self._one(
+            "find_by_token", {"topic_arn": topic_arn, "token": token, "max_age": max_age_seconds}
+        )
         return _subscription(row) if row else None
 
     async def confirm_subscription(self, subscription_id: int) -> Subscription | None:
@@ -151,6 +174,12 @@ class TopicStore(NamedStatements):
     async def delete_subscription(self, subscription_id: int) -> bool:
         row = await self._one("delete_subscription", {"subscription_id": subscription_id})
         return bool(row and row["deleted"])
+
+    async def delete_unconfirmed_subscriptions(self, max_age_seconds: int, limit: int) -> int:
+        row = await self._one(
+            "delete_unconfirmed_subscriptions", {"max_age": max_age_seconds, "limit": limit}
+        )
+        return int(row["deleted"]) if row else 0
 
     async def list_subscriptions(
         self, account_id: str, topic_id: int | None, after: int, limit: int

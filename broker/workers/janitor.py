@@ -1,4 +1,5 @@
-"""The janitor: retention expiry, purges, deleted queues and stale bookkeeping, in bounded batches.
+"""The janitor: retention expiry, purges, deleted queues, stale bookkeeping and unconfirmed
+subscriptions, in bounded batches.
 
 No step ever deletes more than ``batch_size`` rows in one statement, so it never holds a long
 transaction (which would stop vacuum everywhere) nor a long lock on a hot queue.
@@ -18,6 +19,12 @@ class ArchiveRetention(Protocol):
         ...
 
 
+class PendingSubscriptions(Protocol):
+    async def expire_unconfirmed(self, limit: int) -> int:
+        """Delete up to ``limit`` unconfirmed subscriptions past their lifetime."""
+        ...
+
+
 class Janitor(PeriodicWorker):
     name = "janitor"
 
@@ -29,6 +36,7 @@ class Janitor(PeriodicWorker):
         queue_cooldown: int,
         observer: Observer | None = None,
         archives: ArchiveRetention | None = None,
+        subscriptions: PendingSubscriptions | None = None,
     ) -> None:
         super().__init__(interval_seconds)
         self._store = store
@@ -36,6 +44,7 @@ class Janitor(PeriodicWorker):
         self._batch_size = batch_size
         self._queue_cooldown = queue_cooldown
         self._archives = archives
+        self._subscriptions = subscriptions
         self.deleted_total = 0
 
     async def run_once(self) -> bool:
@@ -48,5 +57,12 @@ class Janitor(PeriodicWorker):
         dropped = await self._store.deleted_queues_step(self._queue_cooldown, limit)
         bookkeeping = await self._store.delete_expired_bookkeeping(limit)
         archived = await self._archives.delete_expired(limit) if self._archives else 0
-        self.deleted_total += expired + purged + dropped + archived
-        return limit in (expired, bookkeeping, archived) or purged >= limit or dropped >= limit
+        unconfirmed = (
+            await self._subscriptions.expire_unconfirmed(limit) if self._subscriptions else 0
+        )
+        self.deleted_total += expired + purged + dropped + archived + unconfirmed
+        return (
+            limit in (expired, bookkeeping, archived, unconfirmed)
+            or purged >= limit
+            or dropped >= limit
+        )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from accept_support import BrokerProcess, StartBroker
 from sns_clients import drain, make_sns_client, queue_arn
@@ -117,6 +118,27 @@ def test_confirm_subscription_api_and_signature_v2(
     _, notification = subscriber.next_json()
     assert notification["SignatureVersion"] == "2"
     verify_signature(notification)
+
+
+def test_an_expired_confirmation_token_is_refused(
+    sns: Any, topic: str, subscriber: Subscriber, database_url: str
+) -> None:
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=subscriber.url)
+    _, confirmation = subscriber.next_json()
+    [pending] = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert pending["SubscriptionArn"] == "PendingConfirmation"
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE broker.subscriptions SET created_at = now() - interval '49 hours' "
+            "WHERE topic_arn = %s",
+            (topic,),
+        )
+    with pytest.raises(sns.exceptions.InvalidParameterException):
+        sns.confirm_subscription(TopicArn=topic, Token=confirmation["Token"])
+    response = httpx.get(confirmation["SubscribeURL"], timeout=10)
+    assert response.status_code == 400 and "<Code>InvalidParameter</Code>" in response.text
+    [still] = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert still["SubscriptionArn"] == "PendingConfirmation"
 
 
 def test_failed_posts_are_retried_by_the_delivery_policy(

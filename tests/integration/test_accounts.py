@@ -18,7 +18,7 @@ from broker.cli import main
 from broker.core.accounts import ROOT_ACCOUNT_ID, KeyStatus
 from broker.core.connection_secrets import unseal
 from broker.core.models import Caller
-from broker.errors import AccessDenied
+from broker.errors import AccessDenied, Unavailable
 from broker.secret_cipher import FernetCipher
 from broker.storage.postgres import PostgresStore, create_pool
 
@@ -154,6 +154,52 @@ async def test_root_credentials_are_generated_and_printed_once(
         assert found is not None and found.secret_access_key == secret and found.admin
     async with running_broker(fresh_database_url, **no_credentials):
         assert "Generated root credentials" not in capsys.readouterr().err
+
+
+async def test_a_generator_that_dies_mid_way_leaves_the_root_key_to_the_next_start(
+    running_broker: BrokerFactory, fresh_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_credentials = {
+        "root_access_key_id": None,
+        "root_secret_access_key": None,
+        "development_credentials": False,
+    }
+    pool = create_pool(fresh_database_url, 1, 2)
+    await pool.open(wait=True)
+    try:
+        runtime = AccessRuntime(
+            settings_for(fresh_database_url, **no_credentials), PostgresStore(pool)
+        )
+        async with (
+            await psycopg.AsyncConnection.connect(fresh_database_url) as blocker,
+            await psycopg.AsyncConnection.connect(fresh_database_url, autocommit=True) as watcher,
+        ):
+            # The key's INSERT waits behind this lock; the generator's connection is then cut,
+            # as if its process died between writing the marker and writing the key.
+            await blocker.execute("LOCK TABLE broker.access_keys IN EXCLUSIVE MODE")
+            starting = asyncio.create_task(runtime.start())
+            waiting = None
+            while waiting is None:
+                assert not starting.done(), starting
+                cursor = await watcher.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO broker.access_keys%'"
+                )
+                waiting = await cursor.fetchone()
+                await asyncio.sleep(0.01)  # poll interval only: the condition above decides
+            await watcher.execute("SELECT pg_terminate_backend(%s)", waiting)
+            with pytest.raises(Unavailable):
+                await starting
+            await blocker.rollback()
+    finally:
+        await pool.close()
+    assert "Generated root credentials" not in capsys.readouterr().err
+    async with running_broker(fresh_database_url, **no_credentials) as broker:
+        printed = capsys.readouterr().err
+        assert "Generated root credentials" in printed
+        key_id = printed.split("access key id:")[1].split()[0]
+        found = await broker.accounts.credential(key_id)
+        assert found is not None and found.account_id == ROOT_ACCOUNT_ID and found.admin
 
 
 async def test_development_credentials_map_to_the_root_account(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -174,3 +175,20 @@ async def test_tags(service: BrokerService, caller: Caller):
     assert await service.list_queue_tags(caller, queue) == {"env": "prod"}
     with pytest.raises(InvalidParameterValue):
         await service.tag_queue(caller, queue, {f"k{i}": "v" for i in range(50)})
+
+
+async def test_concurrent_add_permissions_keep_every_statement(
+    service: BrokerService, caller: Caller
+):
+    queue = await service.create_queue(caller, "shared-policy", {}, {})
+    labels = [f"l{i}" for i in range(8)]
+    await asyncio.gather(
+        *(
+            service.add_permission(caller, queue, label, [str(100000000000 + i)], ["SendMessage"])
+            for i, label in enumerate(labels)
+        )
+    )
+    policy = (await service.get_queue_attributes(caller, queue, ["Policy"]))["Policy"]
+    assert sorted(s["Sid"] for s in json.loads(policy)["Statement"]) == labels
+    await asyncio.gather(*(service.remove_permission(caller, queue, label) for label in labels))
+    assert "Policy" not in await service.get_queue_attributes(caller, queue, ["Policy"])

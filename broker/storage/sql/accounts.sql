@@ -17,6 +17,12 @@ VALUES (%(access_key_id)s, %(account_id)s, %(ciphertext)s, %(admin)s)
 ON CONFLICT (access_key_id) DO NOTHING
 RETURNING *;
 
+-- name: claim_marker
+-- The first writer of a marker gets a row back; a concurrent writer waits for its commit.
+INSERT INTO broker.secrets (name, value) VALUES (%(name)s, %(value)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING name;
+
 -- name: get_key
 SELECT * FROM broker.access_keys WHERE access_key_id = %(access_key_id)s;
 

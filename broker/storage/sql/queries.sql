@@ -39,6 +39,12 @@ WHERE account_id = %(account_id)s AND deleted_at IS NULL AND name > %(after)s
 ORDER BY name
 LIMIT %(limit)s;
 
+-- name: lock_queue_policy
+-- AddPermission and RemovePermission edit the policy under this lock: none loses another's.
+SELECT attributes ->> 'Policy' AS policy FROM broker.queues
+WHERE id = %(queue_id)s AND deleted_at IS NULL
+FOR UPDATE;
+
 -- name: update_queue_attributes
 UPDATE broker.queues
 SET attributes = (attributes || %(set)s) - %(unset)s::text[], modified_at = now()

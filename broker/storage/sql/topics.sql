@@ -18,6 +18,10 @@ WHERE account_id = %(account_id)s AND arn > %(after)s
 ORDER BY arn
 LIMIT %(limit)s;
 
+-- name: lock_topic_policy
+-- AddPermission and RemovePermission edit the policy under this lock: none loses another's.
+SELECT attributes ->> 'Policy' AS policy FROM broker.topics WHERE id = %(topic_id)s FOR UPDATE;
+
 -- name: update_topic_attributes
 UPDATE broker.topics SET attributes = (attributes || %(set)s) - %(unset)s::text[]
 WHERE id = %(topic_id)s
@@ -65,7 +69,10 @@ WHERE topic_id = %(topic_id)s AND protocol = %(protocol)s AND endpoint = %(endpo
 SELECT * FROM broker.subscriptions WHERE arn = %(arn)s;
 
 -- name: find_by_token
-SELECT * FROM broker.subscriptions WHERE topic_arn = %(topic_arn)s AND token = %(token)s;
+-- A token lives as long as its subscription's first confirmation message: created_at.
+SELECT * FROM broker.subscriptions
+WHERE topic_arn = %(topic_arn)s AND token = %(token)s
+  AND created_at > now() - make_interval(secs => %(max_age)s);
 
 -- name: confirm_subscription
 UPDATE broker.subscriptions SET confirmed = true WHERE id = %(subscription_id)s RETURNING *;
@@ -81,6 +88,22 @@ dropped AS (
     DELETE FROM broker.deliveries
     WHERE subscription_id IN (SELECT id FROM gone) AND message_type = 'Notification'
 )
+SELECT count(*) AS deleted FROM gone;
+
+-- name: delete_unconfirmed_subscriptions
+-- The janitor's step: unconfirmed subscriptions past their lifetime go, with their pending
+-- confirmation messages, a bounded batch at a time.
+WITH gone AS (
+    DELETE FROM broker.subscriptions WHERE id IN (
+        SELECT id FROM broker.subscriptions
+        WHERE NOT confirmed AND created_at < now() - make_interval(secs => %(max_age)s)
+        ORDER BY id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id
+),
+dropped AS (DELETE FROM broker.deliveries WHERE subscription_id IN (SELECT id FROM gone))
 SELECT count(*) AS deleted FROM gone;
 
 -- name: list_subscriptions
