@@ -22,6 +22,7 @@ import httpx
 from broker.core.delivery_policy import parse_effective
 from broker.core.event_models import EVENTS_KIND
 from broker.core.ports import NullTopicObserver, Outbox, Signal, TopicObserver, TopicStore
+from broker.core.rate_limits import TokenBuckets
 from broker.core.topic_models import ClaimedDelivery
 from broker.core.topics import TopicService
 from broker.errors import Throttled, Unavailable
@@ -32,25 +33,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Amazon Simple Notification Service Agent"
 NOTIFICATION = "Notification"
 CLEANUP_SECONDS = 60.0
-
-
-class _Buckets:
-    """``maxReceivesPerSecond`` per subscription, in this process (a token bucket each)."""
-
-    def __init__(self) -> None:
-        self._state: dict[str, tuple[float, float]] = {}
-
-    def take(self, key: str, rate: int | None) -> bool:
-        if not rate:
-            return True
-        now = time.monotonic()
-        tokens, last = self._state.get(key, (float(rate), now))
-        tokens = min(float(rate), tokens + (now - last) * rate)
-        if tokens < 1:
-            self._state[key] = (tokens, now)
-            return False
-        self._state[key] = (tokens - 1, now)
-        return True
 
 
 class Deliverer:
@@ -76,7 +58,7 @@ class Deliverer:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
-        self._buckets = _Buckets()
+        self._buckets = TokenBuckets()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -27,6 +27,7 @@ from broker.core.event_models import Connection, bus_of_rule
 from broker.core.event_names import account_of
 from broker.core.event_ports import EventObserver, NullEventObserver
 from broker.core.ports import Outbox, Signal
+from broker.core.rate_limits import TokenBuckets
 from broker.core.topic_models import ClaimedDelivery
 
 log = logging.getLogger(__name__)
@@ -49,25 +50,6 @@ class EventDeadLetters(Protocol):
 class _Token:
     value: str
     expires_at: float
-
-
-class _Buckets:
-    """``InvocationRateLimitPerSecond`` per destination, in this process."""
-
-    def __init__(self) -> None:
-        self._state: dict[str, tuple[float, float]] = {}
-
-    def take(self, key: str, rate: int | None) -> bool:
-        if not rate:
-            return True
-        now = time.monotonic()
-        tokens, last = self._state.get(key, (float(rate), now))
-        tokens = min(float(rate), tokens + (now - last) * rate)
-        if tokens < 1:
-            self._state[key] = (tokens, now)
-            return False
-        self._state[key] = (tokens - 1, now)
-        return True
 
 
 class _Failure(Exception):
@@ -93,7 +75,7 @@ class EventTargetPoster:
         self._connections = connections
         self._signal = signal
         self.backoff_seconds = backoff_seconds
-        self._buckets = _Buckets()
+        self._buckets = TokenBuckets()
         self._tokens: dict[str, _Token] = {}
         self._cached: dict[str, tuple[float, Connection | None]] = {}
         self.observer: EventObserver = NullEventObserver()
