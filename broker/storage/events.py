@@ -38,7 +38,7 @@ from broker.core.event_ports import BusGauge, EventGauge
 from broker.storage.attribute_documents import attributes_json
 from broker.storage.queries import load_file
 from broker.storage.statements import Connection as DbConnection
-from broker.storage.statements import NamedStatements
+from broker.storage.statements import NamedStatements, record
 from broker.storage.topics import TOPIC_QUERIES, delivery_columns
 
 EVENT_QUERIES = load_file("events.sql")
@@ -59,7 +59,7 @@ class EventStore(NamedStatements):
             {"account_id": account_id, "name": name, "arn": arn, "description": description},
         )
         if row is not None:
-            return _bus(row), True
+            return record(EventBus, row), True
         existing = await self.get_bus(arn)
         assert existing is not None, "a bus with this name exists under another ARN"
         return existing, False
@@ -75,11 +75,11 @@ class EventStore(NamedStatements):
 
     async def get_bus(self, arn: str) -> EventBus | None:
         row = await self._one("get_bus", {"arn": arn})
-        return _bus(row) if row else None
+        return record(EventBus, row) if row else None
 
     async def get_bus_by_id(self, bus_id: int) -> EventBus | None:
         row = await self._one("get_bus_by_id", {"bus_id": bus_id})
-        return _bus(row) if row else None
+        return record(EventBus, row) if row else None
 
     async def list_buses(
         self, account_id: str, prefix: str, after: str, limit: int
@@ -88,7 +88,7 @@ class EventStore(NamedStatements):
             "list_buses",
             {"account_id": account_id, "prefix": _like(prefix), "after": after, "limit": limit},
         )
-        return [_bus(r) for r in rows]
+        return [record(EventBus, r) for r in rows]
 
     async def change_bus_policy(
         self, bus_id: int, change: Callable[[str | None], str | None]
@@ -104,7 +104,7 @@ class EventStore(NamedStatements):
                 EVENT_QUERIES["set_bus_policy"], {"bus_id": bus_id, "policy": change(row["policy"])}
             )
             updated = await cursor.fetchone()
-        return _bus(updated) if updated else None
+        return record(EventBus, updated) if updated else None
 
     async def delete_bus(self, bus_id: int) -> None:
         await self._run("delete_bus", {"bus_id": bus_id})
@@ -271,15 +271,15 @@ class EventStore(NamedStatements):
 
     async def create_connection(self, values: Mapping[str, Any]) -> Connection | None:
         row = await self._one("create_connection", _with_json(values, "auth_parameters"))
-        return _connection(row) if row else None
+        return record(Connection, row) if row else None
 
     async def get_connection(self, account_id: str, name: str) -> Connection | None:
         row = await self._one("get_connection", {"account_id": account_id, "name": name})
-        return _connection(row) if row else None
+        return record(Connection, row) if row else None
 
     async def get_connection_by_arn(self, arn: str) -> Connection | None:
         row = await self._one("get_connection_by_arn", {"arn": arn})
-        return _connection(row) if row else None
+        return record(Connection, row) if row else None
 
     async def reseal_connections(
         self, reseal: Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
@@ -306,23 +306,23 @@ class EventStore(NamedStatements):
             "list_connections",
             {"account_id": account_id, "prefix": _like(prefix), "after": after, "limit": limit},
         )
-        return [_connection(r) for r in rows]
+        return [record(Connection, r) for r in rows]
 
     async def update_connection(self, values: Mapping[str, Any]) -> Connection | None:
         row = await self._one("update_connection", _with_json(values, "auth_parameters"))
-        return _connection(row) if row else None
+        return record(Connection, row) if row else None
 
     async def delete_connection(self, connection_id: int) -> Connection | None:
         row = await self._one("delete_connection", {"id": connection_id})
-        return _connection(row) if row else None
+        return record(Connection, row) if row else None
 
     async def create_destination(self, values: Mapping[str, Any]) -> ApiDestination | None:
         row = await self._one("create_destination", values)
-        return _destination(row) if row else None
+        return record(ApiDestination, row) if row else None
 
     async def get_destination(self, account_id: str, name: str) -> ApiDestination | None:
         row = await self._one("get_destination", {"account_id": account_id, "name": name})
-        return _destination(row) if row else None
+        return record(ApiDestination, row) if row else None
 
     async def list_destinations(
         self, account_id: str, prefix: str, connection_arn: str | None, after: str, limit: int
@@ -337,15 +337,15 @@ class EventStore(NamedStatements):
                 "limit": limit,
             },
         )
-        return [_destination(r) for r in rows]
+        return [record(ApiDestination, r) for r in rows]
 
     async def update_destination(self, values: Mapping[str, Any]) -> ApiDestination | None:
         row = await self._one("update_destination", values)
-        return _destination(row) if row else None
+        return record(ApiDestination, row) if row else None
 
     async def delete_destination(self, destination_id: int) -> ApiDestination | None:
         row = await self._one("delete_destination", {"id": destination_id})
-        return _destination(row) if row else None
+        return record(ApiDestination, row) if row else None
 
     # -- archives and replays --------------------------------------------------------------
 
@@ -574,20 +574,6 @@ def _with_json(values: Mapping[str, Any], key: str) -> dict[str, Any]:
     return out
 
 
-def _bus(row: DictRow) -> EventBus:
-    return EventBus(
-        id=row["id"],
-        account_id=row["account_id"],
-        name=row["name"],
-        arn=row["arn"],
-        description=row["description"],
-        version=row["version"],
-        created_at=row["created_at"],
-        modified_at=row["modified_at"],
-        policy=row["policy"],
-    )
-
-
 def _rule(row: DictRow, bus_name: str) -> Rule:
     return Rule(
         id=row["id"],
@@ -637,38 +623,6 @@ def _resolution(row: DictRow) -> Resolution:
         destination=destination,
         owner=row["target_owner"],
         policy=row["target_policy"],
-    )
-
-
-def _connection(row: DictRow) -> Connection:
-    return Connection(
-        id=row["id"],
-        account_id=row["account_id"],
-        name=row["name"],
-        arn=row["arn"],
-        description=row["description"],
-        authorization_type=row["authorization_type"],
-        auth_parameters=row["auth_parameters"],
-        state=row["state"],
-        created_at=row["created_at"],
-        modified_at=row["modified_at"],
-    )
-
-
-def _destination(row: DictRow) -> ApiDestination:
-    return ApiDestination(
-        id=row["id"],
-        account_id=row["account_id"],
-        name=row["name"],
-        arn=row["arn"],
-        description=row["description"],
-        connection_arn=row["connection_arn"],
-        endpoint=row["endpoint"],
-        http_method=row["http_method"],
-        rate_limit=row["rate_limit"],
-        state=row["state"],
-        created_at=row["created_at"],
-        modified_at=row["modified_at"],
     )
 
 

@@ -5,9 +5,10 @@ Every store is one of these: its methods name a statement and pass plain paramet
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, LiteralString
+from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -16,7 +17,16 @@ from psycopg_pool import AsyncConnectionPool
 from broker.storage.errors import translate_errors
 from broker.storage.health import DatabaseHealth, health_of
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Connection = AsyncConnection[DictRow]
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def record(cls: type[Record], row: Mapping[str, Any]) -> Record:
+    """The model whose fields are the row's columns of the same names."""
+    return cls(**{field.name: row[field.name] for field in dataclasses.fields(cls)})
 
 
 class NamedStatements:

@@ -25,7 +25,7 @@ from broker.core.topic_models import (
 from broker.errors import Conflict
 from broker.storage.attribute_documents import attributes_json, attributes_of
 from broker.storage.queries import load_file
-from broker.storage.statements import Connection, NamedStatements
+from broker.storage.statements import Connection, NamedStatements, record
 
 TOPIC_QUERIES = load_file("topics.sql")
 
@@ -56,21 +56,21 @@ class TopicStore(NamedStatements):
                 "tags": _json(tags),
             },
         )
-        return _topic(row) if row else None
+        return record(Topic, row) if row else None
 
     async def get_topic(self, arn: str) -> Topic | None:
         row = await self._one("get_topic", {"arn": arn})
-        return _topic(row) if row else None
+        return record(Topic, row) if row else None
 
     async def get_topic_by_id(self, topic_id: int) -> Topic | None:
         row = await self._one("get_topic_by_id", {"topic_id": topic_id})
-        return _topic(row) if row else None
+        return record(Topic, row) if row else None
 
     async def list_topics(self, account_id: str, after: str, limit: int) -> list[Topic]:
         rows = await self._all(
             "list_topics", {"account_id": account_id, "after": after, "limit": limit}
         )
-        return [_topic(r) for r in rows]
+        return [record(Topic, r) for r in rows]
 
     async def update_topic_attributes(
         self, topic_id: int, set_: Mapping[str, str], unset: Sequence[str]
@@ -79,7 +79,7 @@ class TopicStore(NamedStatements):
             "update_topic_attributes",
             {"topic_id": topic_id, "set": _json(set_), "unset": list(unset)},
         )
-        return _topic(row) if row else None
+        return record(Topic, row) if row else None
 
     async def change_topic_policy(
         self, topic_id: int, change: Callable[[str | None], str | None]
@@ -98,15 +98,15 @@ class TopicStore(NamedStatements):
                 {"topic_id": topic_id, "set": _json(set_), "unset": unset},
             )
             updated = await cursor.fetchone()
-        return _topic(updated) if updated else None
+        return record(Topic, updated) if updated else None
 
     async def tag_topic(self, topic_id: int, tags: Mapping[str, str]) -> Topic | None:
         row = await self._one("tag_topic", {"topic_id": topic_id, "tags": _json(tags)})
-        return _topic(row) if row else None
+        return record(Topic, row) if row else None
 
     async def untag_topic(self, topic_id: int, keys: Sequence[str]) -> Topic | None:
         row = await self._one("untag_topic", {"topic_id": topic_id, "keys": list(keys)})
-        return _topic(row) if row else None
+        return record(Topic, row) if row else None
 
     async def delete_topic(self, topic_id: int) -> bool:
         row = await self._one("delete_topic", {"topic_id": topic_id})
@@ -379,19 +379,6 @@ class TopicStore(NamedStatements):
 
 def _json(value: Mapping[str, str]) -> str:
     return orjson.dumps(dict(value)).decode()
-
-
-def _topic(row: DictRow) -> Topic:
-    return Topic(
-        id=row["id"],
-        account_id=row["account_id"],
-        name=row["name"],
-        arn=row["arn"],
-        fifo=row["fifo"],
-        attributes=row["attributes"],
-        tags=row["tags"],
-        created_at=row["created_at"],
-    )
 
 
 def _subscription(row: DictRow) -> Subscription:
