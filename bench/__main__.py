@@ -17,7 +17,17 @@ import click
 import httpx
 import psycopg
 
-from bench import baseline, chaos, chaos_topics, events, fanout, harness, lifecycle, wakeup
+from bench import (
+    baseline,
+    chaos,
+    chaos_events,
+    chaos_topics,
+    events,
+    fanout,
+    harness,
+    lifecycle,
+    wakeup,
+)
 from bench.chaos_checker import Checker, FanoutChecker
 from bench.private_postgres import PrivatePostgres
 from bench.sqs_client import SqsClient
@@ -219,7 +229,8 @@ def queues_command(count: int, operations: int) -> None:
     "--topics/--no-topics",
     default=True,
     show_default=True,
-    help="Also publish to a topic with filtered SQS and HTTP subscriptions under the faults.",
+    help="Also publish to a topic (filtered SQS and HTTP subscriptions) and put events on a bus "
+    "(rules routing to queues) under the faults.",
 )
 def chaos_command(
     minutes: float, kills: int, outages: int, outage_seconds: float, count: int, topics: bool
@@ -237,6 +248,8 @@ def chaos_command(
     workload = chaos.Workload(drain_timeout=120)
     fanout_checker = FanoutChecker()
     topic_workload = chaos_topics.TopicWorkload(drain_timeout=120)
+    bus_checker = FanoutChecker()
+    bus_workload = chaos_events.EventWorkload(drain_timeout=120)
     with contextlib.ExitStack() as stack:
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         server = None
@@ -252,15 +265,16 @@ def chaos_command(
         try:
             cluster.start(count)
             started = time.monotonic()
-            stats, topic_stats = asyncio.run(
+            stats, topic_stats, bus_stats = asyncio.run(
                 _chaos_runs(
                     cluster,
                     checker,
-                    fanout_checker if topics else None,
+                    (fanout_checker, bus_checker) if topics else None,
                     duration,
                     chaos.schedule(kills, gap, outages, outage_seconds),
                     workload,
                     topic_workload,
+                    bus_workload,
                 )
             )
             elapsed = time.monotonic() - started
@@ -275,7 +289,9 @@ def chaos_command(
         listener_kills=faults.count("listener killed"),
         pauses=faults.count("SIGSTOP"),
         outages=faults.count("database stopped"),
-        wrong_answers=len(workload.wrong_answers) + len(topic_workload.wrong_answers),
+        wrong_answers=len(workload.wrong_answers)
+        + len(topic_workload.wrong_answers)
+        + len(bus_workload.wrong_answers),
         **findings.figures(),
     )
     fanout_findings = fanout_checker.check()
@@ -286,6 +302,13 @@ def chaos_command(
         topic_report.extra["examples"] = fanout_findings.summary()
         topic_report.extra["wrong_answers"] = topic_workload.wrong_answers[:20]
         topic_report.emit()
+        bus_findings = bus_checker.check()
+        bus_report = harness.Report("chaos-buses")
+        bus_report.add(**bus_findings.figures())
+        bus_report.extra["stats"] = bus_stats
+        bus_report.extra["examples"] = bus_findings.summary()
+        bus_report.extra["wrong_answers"] = bus_workload.wrong_answers[:20]
+        bus_report.emit()
     report.extra["stats"] = stats
     report.extra["failures"] = dict(workload.failures)
     report.extra["outages"] = [f for f in cluster.faults if f["fault"] == "database started"]
@@ -296,6 +319,8 @@ def chaos_command(
     if topics:
         broken = broken or not fanout_findings.ok or not topic_stats.get("drained")
         broken = broken or bool(topic_workload.wrong_answers)
+        broken = broken or not bus_checker.check().ok or not bus_stats.get("drained")
+        broken = broken or bool(bus_workload.wrong_answers)
     if broken:
         raise SystemExit(1)
 
@@ -303,14 +328,15 @@ def chaos_command(
 async def _chaos_runs(
     cluster: chaos.Cluster,
     checker: Checker,
-    fanout: FanoutChecker | None,
+    fanout: tuple[FanoutChecker, FanoutChecker] | None,
     duration: float,
     faults: Callable[[chaos.Cluster], Coroutine[Any, Any, None]],
     workload: chaos.Workload,
     topic_workload: chaos_topics.TopicWorkload,
-) -> tuple[dict[str, int], dict[str, int]]:
-    """The queue workload and (when ``fanout`` is given) the topic workload at once, under one
-    fault schedule: the topic run lasts until the schedule has ended."""
+    bus_workload: chaos_events.EventWorkload,
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """The queue workload and (when ``fanout`` checkers are given) the topic and event-bus
+    workloads at once, under one fault schedule: those runs last until the schedule has ended."""
     done = asyncio.Event()
 
     async def scheduled(cluster: chaos.Cluster) -> None:
@@ -324,10 +350,11 @@ async def _chaos_runs(
 
     queue_run = chaos.run(cluster, checker, duration, scheduled, workload)
     if fanout is None:
-        return await queue_run, {}
-    topic_run = chaos_topics.run(cluster, fanout, duration, until_done, topic_workload)
-    stats, topic_stats = await asyncio.gather(queue_run, topic_run)
-    return stats, topic_stats
+        return await queue_run, {}, {}
+    topic_checker, bus_checker = fanout
+    topic_run = chaos_topics.run(cluster, topic_checker, duration, until_done, topic_workload)
+    bus_run = chaos_events.run(cluster, bus_checker, duration, until_done, bus_workload)
+    return await asyncio.gather(queue_run, topic_run, bus_run)
 
 
 @contextlib.contextmanager

@@ -358,7 +358,7 @@ async def run(
         await asyncio.gather(fault_task, asyncio.sleep(duration))
         publishing.clear()
         await asyncio.gather(*publishers)
-        stats["drained"] = int(await _drained(checker, w.drain_timeout))
+        stats["drained"] = int(await drained(checker, w.drain_timeout))
         consuming.clear()
         await asyncio.gather(*consumers, collector)
     finally:  # a failed fault must not leave clients running forever
@@ -371,7 +371,7 @@ async def run(
     return stats
 
 
-async def _drained(checker: FanoutChecker, limit: float) -> bool:
+async def drained(checker: FanoutChecker, limit: float) -> bool:
     """Poll until no expected delivery is missing; whether that happened within ``limit`` s."""
     deadline = time.monotonic() + limit
     while checker.check().missing_total:
