@@ -11,7 +11,6 @@ body id (PutEvents has no deduplication: at least once is the promise).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import time
@@ -24,7 +23,13 @@ import httpx
 
 from bench.chaos import RETRIABLE_ERRORS, Cluster, Retriable, RetryingClient, cancel
 from bench.chaos_checker import FanoutChecker
-from bench.chaos_topics import COLORS, SUBSCRIPTIONS, WrongAnswer, drained
+from bench.chaos_topics import (
+    COLORS,
+    SUBSCRIPTIONS,
+    WrongAnswer,
+    drained,
+    receive_until_stopped,
+)
 from bench.sqs_client import signed_headers
 
 EVENTS_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -201,34 +206,14 @@ async def run(
     async def consume(name: str, url: str) -> None:
         client = RetryingClient(cluster, len(clients))
         clients.append(client)
-        while consuming.is_set():
-            try:
-                reply = await client.once(
-                    "ReceiveMessage",
-                    {"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1},
-                    4.0,
-                )
-            except Retriable:
-                await asyncio.sleep(0.05)  # retry backoff
-                continue
-            messages = reply.get("Messages", [])
+
+        def record(messages: list[dict[str, Any]]) -> None:
             for message in messages:
                 detail = json.loads(message["Body"])["detail"]
                 checker.delivered(name, detail["id"], detail)
             stats["queue_deliveries"] += len(messages)
-            if messages:
-                entries = [
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(messages)
-                ]
-                # A delete that never lands means a redelivery: at least once still holds.
-                with contextlib.suppress(Retriable):
-                    await client.call(
-                        "DeleteMessageBatch",
-                        {"QueueUrl": url, "Entries": entries},
-                        3.0,
-                        time.monotonic() + 10,
-                    )
+
+        await receive_until_stopped(client, url, consuming, record)
 
     producers = [asyncio.create_task(produce(i)) for i in range(w.producers)]
     consumers = [

@@ -308,34 +308,14 @@ async def run(
     async def consume(name: str, url: str) -> None:
         client = RetryingClient(cluster, len(clients))
         clients.append(client)
-        while consuming.is_set():
-            try:
-                reply = await client.once(
-                    "ReceiveMessage",
-                    {"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1},
-                    4.0,
-                )
-            except Retriable:
-                await asyncio.sleep(0.05)  # retry backoff
-                continue
-            messages = reply.get("Messages", [])
+
+        def record(messages: list[dict[str, Any]]) -> None:
             for message in messages:
                 body = json.loads(message["Body"])
                 checker.delivered(name, body["id"], body)
             stats["queue_deliveries"] += len(messages)
-            if messages:
-                entries = [
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(messages)
-                ]
-                # A delete that never lands means a redelivery: at least once still holds.
-                with contextlib.suppress(Retriable):
-                    await client.call(
-                        "DeleteMessageBatch",
-                        {"QueueUrl": url, "Entries": entries},
-                        3.0,
-                        time.monotonic() + 10,
-                    )
+
+        await receive_until_stopped(client, url, consuming, record)
 
     async def collect_http() -> None:
         (spec,) = [s for s in SUBSCRIPTIONS if s.protocol == "http"]
@@ -369,6 +349,39 @@ async def run(
     stats["wrong_answers"] = len(w.wrong_answers)
     w.stats = stats
     return stats
+
+
+async def receive_until_stopped(
+    client: RetryingClient,
+    url: str,
+    consuming: asyncio.Event,
+    record: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """Receive batches from ``url`` until ``consuming`` is cleared; ``record`` and delete each."""
+    while consuming.is_set():
+        try:
+            reply = await client.once(
+                "ReceiveMessage",
+                {"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1},
+                4.0,
+            )
+        except Retriable:
+            await asyncio.sleep(0.05)  # retry backoff
+            continue
+        messages = reply.get("Messages", [])
+        record(messages)
+        if messages:
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ]
+            # A delete that never lands means a redelivery: at least once still holds.
+            with contextlib.suppress(Retriable):
+                await client.call(
+                    "DeleteMessageBatch",
+                    {"QueueUrl": url, "Entries": entries},
+                    3.0,
+                    time.monotonic() + 10,
+                )
 
 
 async def drained(checker: FanoutChecker, limit: float) -> bool:
