@@ -83,6 +83,11 @@ _LEASE_KEY = (
 
 
 class PostgresStore(NamedStatements):
+    # Statements joined to a batch of receipt handles: a generic plan guesses every queue is
+    # small (one of many) and may read the whole queue and hash-join it with the handles, which
+    # costs O(queue depth) per call on a deep queue (measured: 300 pages per delete).
+    replanned = frozenset({"delete_messages", "change_visibility", "replay_receive_attempt"})
+
     def __init__(
         self,
         pool: AsyncConnectionPool[Connection],
@@ -350,6 +355,7 @@ class PostgresStore(NamedStatements):
                     "rows": [r[0] for r in receipts],
                     "tokens": [r[1] for r in receipts],
                 },
+                prepare=self._prepare("replay_receive_attempt"),
             )
             rows = await cursor.fetchall()
             if len(rows) == len(receipts):

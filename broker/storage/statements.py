@@ -30,6 +30,11 @@ def record(cls: type[Record], row: Mapping[str, Any]) -> Record:
 
 
 class NamedStatements:
+    replanned: frozenset[str] = frozenset()
+    """Statements planned with their parameters on every call. The driver prepares a statement
+    after a few calls, and the server may then settle on a generic plan that cannot see the
+    parameters' statistics (for example, that this queue holds most of the table)."""
+
     def __init__(
         self, pool: AsyncConnectionPool[Connection], queries: Mapping[str, LiteralString]
     ) -> None:
@@ -48,17 +53,21 @@ class NamedStatements:
                 yield conn
         health.succeeded()
 
+    def _prepare(self, name: str) -> bool | None:
+        """None: the driver's default (prepared after a few calls); False: never prepared."""
+        return False if name in self.replanned else None
+
     async def _one(self, name: str, params: Mapping[str, Any]) -> DictRow | None:
         async with self._connection() as conn:
-            cursor = await conn.execute(self._queries[name], params)
+            cursor = await conn.execute(self._queries[name], params, prepare=self._prepare(name))
             return await cursor.fetchone()
 
     async def _all(self, name: str, params: Mapping[str, Any]) -> list[DictRow]:
         async with self._connection() as conn:
-            cursor = await conn.execute(self._queries[name], params)
+            cursor = await conn.execute(self._queries[name], params, prepare=self._prepare(name))
             return await cursor.fetchall()
 
     async def _run(self, name: str, params: Mapping[str, Any]) -> int:
         async with self._connection() as conn:
-            cursor = await conn.execute(self._queries[name], params)
+            cursor = await conn.execute(self._queries[name], params, prepare=self._prepare(name))
             return cursor.rowcount
