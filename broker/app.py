@@ -495,7 +495,19 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
         )
         return Response(body, headers=headers)
 
+    aws_root, aws_any_path = aws_routes(
+        broker.service,
+        settings.public_url,
+        settings.max_request_bytes,
+        broker.instruments,
+        sns=broker.topics.endpoint if broker.topics else None,
+        events=broker.events.endpoint if broker.events else None,
+        authenticator=broker.authenticator,
+    )
+    # The SDKs post to "/": it is most requests and no other route claims it, so it is tried
+    # first (the router tests routes in order, and there are dozens of REST routes).
     routes: list[BaseRoute] = [
+        aws_root,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -509,15 +521,7 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
             authenticator=broker.authenticator,
         ),
         *admin_routes(broker.accounts, broker.authenticator, settings.region),
-        *aws_routes(
-            broker.service,
-            settings.public_url,
-            settings.max_request_bytes,
-            broker.instruments,
-            sns=broker.topics.endpoint if broker.topics else None,
-            events=broker.events.endpoint if broker.events else None,
-            authenticator=broker.authenticator,
-        ),
+        aws_any_path,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(

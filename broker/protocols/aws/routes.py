@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from broker import errors
 from broker.core.service import BrokerService
@@ -255,17 +255,18 @@ def aws_routes(
     events: EventsEndpoint | None = None,
     *,
     authenticator: Authenticator,
-) -> list[BaseRoute]:
+) -> tuple[Route, Route]:
     """Routes serving the AWS wire protocols on ``/`` and on every other path.
 
-    Mount them after any more specific routes: the catch-all path matches everything.
+    The first serves ``/`` only; the second is a catch-all, to mount after every more specific
+    route.
     ``instruments`` times every request (``broker_http_request_duration_seconds``).
     """
     endpoint = AwsEndpoint(
         service, public_url, max_body_bytes, authenticator, instruments, sns, events
     )
     methods = ["GET", "POST"]
-    return [
+    return (
         Route("/", endpoint.handle, methods=methods),
         Route("/{path:path}", endpoint.handle, methods=methods),
-    ]
+    )
