@@ -401,7 +401,13 @@ def build(settings: Settings) -> Broker:
     pool = create_pool(settings.database_url, settings.pool_min_size, settings.pool_max_size)
     store = PostgresStore(pool)
     hub = WakeupHub()
-    signal = PostgresSignal(settings.database_url, store, hub, settings.notify_window_seconds)
+    signal = PostgresSignal(
+        settings.database_url,
+        store,
+        hub,
+        settings.notify_window_seconds,
+        announce_seconds=settings.peer_announce_seconds,
+    )
     limits = ServiceLimits(
         region=settings.region,
         max_message_bytes=settings.max_message_bytes,

@@ -60,6 +60,9 @@ class Settings:
     """The fallback re-check of a waiting receive when no wake-up arrives."""
     notify_window_seconds: float = 0.005
     """NOTIFY for other processes is sent at most once per queue per window."""
+    peer_announce_seconds: float = 5.0
+    """How often each process tells the others it listens; one silent for three periods is
+    forgotten, and a process that hears no other sends no NOTIFY."""
     janitor_interval_seconds: float = 5.0
     janitor_batch_size: int = 1000
     delete_recreate_cooldown_seconds: int = 60
@@ -124,6 +127,7 @@ class Settings:
             "keep_alive_seconds",
             "queue_cache_seconds",
             "poll_interval_seconds",
+            "peer_announce_seconds",
             "janitor_interval_seconds",
             "delivery_poll_seconds",
             "delivery_timeout_seconds",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Callable
 
 from broker.core.models import Caller, ReceiveRequest, SendEntry
 from broker.core.service import BrokerService
@@ -137,3 +138,43 @@ async def test_shutdown_ends_waiting_receives_at_once(broker, caller: Caller):
         await asyncio.sleep(0)
     service.begin_shutdown()
     assert await asyncio.wait_for(receive, 5) == []
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for ``condition`` (checked every 10 ms), failing after 15 seconds."""
+    async with asyncio.timeout(15):
+        while not condition():  # noqa: ASYNC110 - state of another component, no event to await
+            await asyncio.sleep(0.01)
+
+
+async def test_a_lone_process_stops_notifying_and_a_second_one_is_heard_at_once(
+    running_broker, fresh_database_url: str, caller: Caller
+):
+    """Peers are known from announcements: alone, a process sends no NOTIFY; a newcomer is
+    answered at once, and a send on either side then wakes the other (the poll interval is
+    longer than the test, so only the NOTIFY can)."""
+    fast = {"peer_announce_seconds": 0.2, "poll_interval_seconds": 60.0}
+    async with running_broker(fresh_database_url, **fast) as first:
+        await first.signal.connected.wait()
+        assert first.signal.has_peers()  # assumed during its first announcement period
+        await until(lambda: not first.signal.has_peers())
+        async with running_broker(fresh_database_url, **fast) as second:
+            await second.signal.connected.wait()
+            await until(first.signal.has_peers)
+            await until(lambda: bool(second.signal.peers))  # heard the answer, not assumed
+            name = f"p-{uuid.uuid4().hex[:8]}"
+            await first.service.create_queue(caller, name, {}, {})
+            for waiter_side, sender_side in ((first, second), (second, first)):
+                queue = await waiter_side.service.get_queue(caller, name)
+                receive = asyncio.create_task(
+                    waiter_side.service.receive_messages(
+                        caller, queue, ReceiveRequest(max_messages=1, wait_seconds=20)
+                    )
+                )
+                await until(lambda side=waiter_side: side.hub.waiting > 0)  # type: ignore[misc]
+                sending = await sender_side.service.get_queue(caller, name)
+                await sender_side.service.send_message(caller, sending, SendEntry("hi"))
+                [message] = await asyncio.wait_for(receive, 15)
+                await waiter_side.service.delete_message(caller, queue, message.receipt_handle)
+        # The second one has stopped: after three silent periods it is forgotten.
+        await until(lambda: not first.signal.has_peers())

@@ -127,8 +127,9 @@ class AwsEndpoint:
     def _base_url(self, request: Request) -> str:
         if self._public_url:
             return self._public_url
+        # From the scope, not request.url: building the URL object costs more than the rest.
         host = request.headers.get("host") or request.url.netloc
-        return f"{request.url.scheme}://{host}"
+        return f"{request.scope['scheme']}://{host}"
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
@@ -136,7 +137,7 @@ class AwsEndpoint:
         with request_context(request_id) as context:
             target = request.headers.get("x-amz-target")
             sns = self._sns
-            if sns is not None and request.url.path == sns.certificate_path:
+            if sns is not None and request.scope["path"] == sns.certificate_path:
                 response = sns.certificate_response()
             elif target:
                 response = await self._json(request, target, request_id)
