@@ -241,6 +241,11 @@ class Maintenance(Protocol):
 
     async def move_step(self, budget_seconds: float) -> dict[int, int] | None: ...
 
+    async def refresh_statistics(self) -> bool:
+        """Re-analyze the message table if it changed a lot since its statistics were taken;
+        True when it did."""
+        ...
+
 
 # -- topics (SNS) -------------------------------------------------------------------------------
 

@@ -475,6 +475,15 @@ class PostgresStore(NamedStatements):
         attempts = await self._run("delete_expired_receive_attempts", {"limit": limit})
         return dedup + attempts
 
+    async def refresh_statistics(self) -> bool:
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(QUERIES["statistics_due"])
+            row = await cursor.fetchone()
+            if row is None or not row["due"]:
+                return False
+            await conn.execute(QUERIES["analyze_messages"])
+        return True
+
     async def move_step(self, budget_seconds: float) -> dict[int, int] | None:
         """Advance one running move task by one slice: messages moved per destination queue, or
         None when no task is due."""

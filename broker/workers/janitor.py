@@ -1,5 +1,5 @@
 """The janitor: retention expiry, purges, deleted queues, stale bookkeeping and unconfirmed
-subscriptions, in bounded batches.
+subscriptions, in bounded batches; and fresh statistics for the message table.
 
 No step ever deletes more than ``batch_size`` rows in one statement, so it never holds a long
 transaction (which would stop vacuum everywhere) nor a long lock on a hot queue.
@@ -46,6 +46,7 @@ class Janitor(PeriodicWorker):
         self._archives = archives
         self._subscriptions = subscriptions
         self.deleted_total = 0
+        self.analyzed_total = 0
 
     async def run_once(self) -> bool:
         limit = self._batch_size
@@ -60,6 +61,8 @@ class Janitor(PeriodicWorker):
         unconfirmed = (
             await self._subscriptions.expire_unconfirmed(limit) if self._subscriptions else 0
         )
+        if await self._store.refresh_statistics():
+            self.analyzed_total += 1
         self.deleted_total += expired + purged + dropped + archived + unconfirmed
         return (
             limit in (expired, bookkeeping, archived, unconfirmed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -11,6 +12,7 @@ import pytest
 from broker.app import Broker
 from broker.core.models import Caller, MoveTaskStatus, Queue, ReceiveRequest, SendEntry
 from broker.errors import InvalidParameterValue, ResourceNotFound, UnsupportedOperation
+from broker.storage.postgres import PostgresStore, create_pool
 from broker.workers.janitor import Janitor
 
 RECEIVE = ReceiveRequest(max_messages=10, visibility_timeout=0, system_attribute_names=("All",))
@@ -136,3 +138,42 @@ async def test_move_task_validation(broker: Broker, caller: Caller):
         await service.start_message_move_task(caller, plain.arn + "-missing", None, None)
     with pytest.raises(ResourceNotFound):
         await service.cancel_message_move_task(caller, "no-such-task")
+
+
+async def test_janitor_refreshes_message_statistics_once_they_are_stale(fresh_database_url: str):
+    """Claims need statistics that show the backlog, whether or not autovacuum runs. A store of
+    its own: no other worker may analyze meanwhile."""
+    pool = create_pool(fresh_database_url, 1, 2)
+    await pool.open()
+    try:
+        janitor = Janitor(PostgresStore(pool), interval_seconds=60, batch_size=10, queue_cooldown=0)
+        with psycopg.connect(fresh_database_url, autocommit=True) as conn:
+            # As on a server where autovacuum is off (or busy elsewhere): only the janitor runs.
+            conn.execute("ALTER TABLE broker.messages SET (autovacuum_enabled = false)")
+            conn.execute(
+                "INSERT INTO broker.messages (queue_id, id, message_id, body, sent_at, "
+                "visible_at, expires_at) SELECT 1, nextval('broker.message_ids'), "
+                "gen_random_uuid(), 'x', now(), now(), now() + interval '1 day' "
+                "FROM generate_series(1, 3000)"
+            )
+            conn.execute("SELECT pg_stat_force_next_flush()")
+
+            def analyses() -> tuple[int, int]:
+                row = conn.execute(
+                    "SELECT n_mod_since_analyze, analyze_count + autoanalyze_count "
+                    "FROM pg_stat_user_tables WHERE relid = 'broker.messages'::regclass"
+                ).fetchone()
+                assert row is not None
+                return int(row[0]), int(row[1])
+
+            async with asyncio.timeout(30):
+                while analyses()[0] < 3000:  # noqa: ASYNC110 - the server's statistics flush
+                    await asyncio.sleep(0.05)
+            before = analyses()[1]
+            await janitor.run_once()
+            assert janitor.analyzed_total == 1
+            assert analyses() == (0, before + 1)
+            await janitor.run_once()  # nothing changed since: not analyzed again
+            assert janitor.analyzed_total == 1
+    finally:
+        await pool.close()
