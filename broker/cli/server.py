@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -88,6 +90,10 @@ def serve(**flags: Any) -> None:
             os.environ[f"BROKER_{name.upper()}"] = str(value) if value is not None else ""
         os.environ["BROKER_MIGRATE"] = "false"
         app = "broker.cli:worker_app"
+    # uvicorn re-raises the signal it caught once its graceful shutdown is done; with this handler
+    # that ends the process normally (status 0), so exit handlers run: the embedded PostgreSQL
+    # stops with its last broker instead of staying up after a SIGTERM.
+    signal.signal(signal.SIGTERM, _exit_after_shutdown)
     uvicorn.run(
         app,
         factory=settings.workers > 1,
@@ -105,6 +111,10 @@ def serve(**flags: Any) -> None:
         ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
     )
     del embedded_server  # kept alive until here; the embedded server stops with the last user
+
+
+def _exit_after_shutdown(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def worker_app() -> Any:

@@ -30,8 +30,9 @@ READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 40.0  # the server lets running long polls (<= 20 s) finish first
 LOG_TAIL_LINES = 80
 
-# uvicorn (>= 0.29) finishes its graceful shutdown and then re-raises the signal it caught, so a
-# broker stopped by SIGTERM ends "killed by SIGTERM" (-15) after a clean shutdown; 0 is clean too.
+# uvicorn (>= 0.29) finishes its graceful shutdown and then re-raises the signal it caught; the
+# broker turns that SIGTERM into a normal exit (0). -15 is still clean for uvicorn's own
+# multi-worker supervisor.
 CLEAN_EXIT_CODES = (0, -signal.SIGTERM)
 SHUTDOWN_COMPLETE = "Application shutdown complete."
 

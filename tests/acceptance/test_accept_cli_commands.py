@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
-from accept_support import ROOT
+import httpx
+from accept_support import BASE_ENV, ROOT, free_port
 
 
 def test_queue_commands(broker_cli: Any, queue_name: str) -> None:
@@ -112,3 +118,41 @@ def test_entry_point_and_unreachable_endpoint(
         timeout=120,
     )
     assert down.returncode == 1 and "cannot reach http://127.0.0.1:9" in down.stderr
+
+
+def test_serve_on_the_embedded_default_stops_its_postgres_on_sigterm(tmp_path: Path) -> None:
+    """``broker serve`` with no database URL runs a private PostgreSQL; a SIGTERM (systemd,
+    docker stop) shuts the broker down cleanly and stops that server with it."""
+    data_dir = Path(tempfile.mkdtemp(prefix="broker-embedded-"))  # see PrivatePostgres: not tmp
+    port = free_port()
+    env = {**os.environ, **BASE_ENV}
+    env.pop("BROKER_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "broker", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "serve.log").open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _ready(port):
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "the embedded broker did not become ready"
+            time.sleep(0.2)
+        postmaster = data_dir / "postgres" / "postmaster.pid"
+        assert postmaster.exists()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, (tmp_path / "serve.log").read_text()
+        assert not postmaster.exists(), "the embedded PostgreSQL is still running"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
