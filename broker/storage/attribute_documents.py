@@ -13,7 +13,7 @@ import orjson
 from broker.core.models import MessageAttributes, MessageAttributeValue
 
 
-def attributes_json(attributes: MessageAttributes) -> str | None:
+def attributes_document(attributes: MessageAttributes) -> dict[str, dict[str, str]] | None:
     if not attributes:
         return None
     document: dict[str, dict[str, str]] = {}
@@ -23,7 +23,12 @@ def attributes_json(attributes: MessageAttributes) -> str | None:
             document[name] = {"DataType": value.data_type, "BinaryValue": encoded}
         else:
             document[name] = {"DataType": value.data_type, "StringValue": value.string_value or ""}
-    return orjson.dumps(document).decode()
+    return document
+
+
+def attributes_json(attributes: MessageAttributes) -> str | None:
+    document = attributes_document(attributes)
+    return None if document is None else orjson.dumps(document).decode()
 
 
 def attributes_of(document: dict[str, dict[str, str]] | None) -> MessageAttributes:

@@ -32,7 +32,7 @@ from broker.core.ports import (
 )
 from broker.core.queue_attributes import settings_of
 from broker.errors import QueueNotFound
-from broker.storage.attribute_documents import attributes_json, attributes_of
+from broker.storage.attribute_documents import attributes_document, attributes_json, attributes_of
 from broker.storage.coalescing import Coalescer
 from broker.storage.low_water import LowWaterMarks
 from broker.storage.queries import QUERIES
@@ -274,14 +274,27 @@ class PostgresStore(NamedStatements):
     ) -> list[list[Stored]]:
         queue_id, retention, sender_id = key
         messages = [m for batch in batches for m in batch]
-        columns = _message_columns(messages)
-        columns.update(
-            queue_id=queue_id,
-            sender_id=sender_id,
-            retention=retention,
-            delays=[m.delay_seconds for m in messages],
+        document = [
+            {
+                "ord": index,
+                "message_id": m.message_id,
+                "body": m.body,
+                "attributes": attributes_document(m.attributes),
+                "trace_header": m.trace_header,
+                "delay": m.delay_seconds,
+                "group_id": m.group_id,
+            }
+            for index, m in enumerate(messages)
+        ]
+        rows = await self._all(
+            "send_messages",
+            {
+                "queue_id": queue_id,
+                "sender_id": sender_id,
+                "retention": retention,
+                "messages": orjson.dumps(document).decode(),
+            },
         )
-        rows = await self._all("send_messages", columns)
         if not rows:
             raise QueueNotFound()  # deleted since this process cached it
         stored = {r["message_id"]: Stored(r["message_id"], r["id"]) for r in rows}

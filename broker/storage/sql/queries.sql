@@ -105,10 +105,12 @@ SELECT
     %(queue_id)s, nextval('broker.message_ids'), m.message_id, m.body, m.attributes,
     m.trace_header, %(sender_id)s, now(), clock_timestamp() + make_interval(secs => m.delay),
     now() + make_interval(secs => %(retention)s), m.group_id
-FROM unnest(
-    %(message_ids)s::uuid[], %(bodies)s::text[], %(attributes)s::jsonb[],
-    %(trace_headers)s::text[], %(delays)s::int[], %(group_ids)s::text[]
-) WITH ORDINALITY AS m(message_id, body, attributes, trace_header, delay, group_id, ord)
+-- The batch comes as one JSON array: encoding six arrays element by element cost the driver
+-- up to 0.3 ms of CPU per statement, one JSON document a few microseconds.
+FROM json_to_recordset(%(messages)s::json) AS m(
+    ord int, message_id uuid, body text, attributes jsonb, trace_header text, delay int,
+    group_id text
+)
 -- A process may still hold a deleted queue in its cache: its sends must fail, not vanish.
 WHERE EXISTS (
     SELECT 1 FROM broker.queues WHERE id = %(queue_id)s AND deleted_at IS NULL
