@@ -6,7 +6,7 @@ Every store is one of these: its methods name a statement and pass plain paramet
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 
 Connection = AsyncConnection[DictRow]
 Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal for an ``int[]``/``bigint[]`` parameter: the driver passes a
+    string through in microseconds, where it dumps a list element by element in Python (50-90
+    us for ten receipt handles, per statement)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def record(cls: type[Record], row: Mapping[str, Any]) -> Record:
