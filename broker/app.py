@@ -534,5 +534,6 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
         RequestLimits,
         max_body_bytes=settings.max_request_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
+        instruments=broker.instruments,
     )
     return app

@@ -6,24 +6,29 @@ request, so no endpoint starts parsing a body that is too large or still arrivin
 it arrives and refused at the first chunk past the limit; a body that takes longer than the read
 timeout (a slow or stalled client) is refused too. Refusals have the shape of the route: an AWS
 error of the request's protocol (413 ``RequestEntityTooLarge``, 408 ``RequestTimeout``), or a
-problem+json object on the REST API (``/v1/...``).
+problem+json object on the REST API (``/v1/...``). Each refusal is counted in the request metrics
+and logged like any answered request (action ``unknown``: the body was never parsed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker.api.problems import problem_response
+from broker.metrics.instruments import UNKNOWN, Instruments
 from broker.protocols.aws import faults
 from broker.protocols.aws.context import new_request_id
 from broker.protocols.aws.faults import Fault
-from broker.protocols.aws.refusals import refusal
+from broker.protocols.aws.refusals import protocol_of, refusal
 
 REST_PREFIX = "/v1/"
+access_log = logging.getLogger("broker.access")
 
 
 class BodyRefused(Exception):
@@ -38,20 +43,29 @@ class ClientGone(Exception):
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout_seconds: float,
+        instruments: Instruments | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout_seconds = body_timeout_seconds
+        self.instruments = instruments
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         headers = Headers(scope=scope)
         try:
             body = await self._read(headers, receive)
         except BodyRefused as refused:
             await self._refusal(scope, headers, refused)(scope, receive, send)
+            self._observe(scope, headers, refused.fault.status, time.perf_counter() - started)
             return
         except ClientGone:
             return  # nobody to answer
@@ -66,15 +80,24 @@ class RequestLimits:
 
         await self.app(scope, replay, send)
 
+    def _observe(self, scope: Scope, headers: Headers, status: int, seconds: float) -> None:
+        rest = str(scope.get("path", "")).startswith(REST_PREFIX)
+        protocol = "rest" if rest else protocol_of(headers)
+        if self.instruments is not None:
+            self.instruments.observe_request(protocol, UNKNOWN, status, seconds)
+        access_log.info(
+            "%s %s %d",
+            protocol,
+            UNKNOWN,
+            status,
+            extra={"status": status, "duration_ms": round(seconds * 1000, 3)},
+        )
+
     async def _read(self, headers: Headers, receive: Receive) -> bytes:
         limit = self.max_body_bytes
-        too_large = BodyRefused(
-            faults.REQUEST_ENTITY_TOO_LARGE,
-            f"The request body exceeds the limit of {limit} bytes.",
-        )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise too_large
+            raise self._too_large()
         chunks: list[bytes] = []
         size = 0
         try:
@@ -86,7 +109,7 @@ class RequestLimits:
                     chunk: bytes = message.get("body", b"")
                     size += len(chunk)
                     if size > limit:
-                        raise too_large
+                        raise self._too_large()
                     chunks.append(chunk)
                     if not message.get("more_body", False):
                         break
@@ -96,6 +119,12 @@ class RequestLimits:
                 f"The request body did not arrive within {self.body_timeout_seconds:g} s.",
             ) from None
         return b"".join(chunks)
+
+    def _too_large(self) -> BodyRefused:
+        return BodyRefused(
+            faults.REQUEST_ENTITY_TOO_LARGE,
+            f"The request body exceeds the limit of {self.max_body_bytes} bytes.",
+        )
 
     def _refusal(self, scope: Scope, headers: Headers, refused: BodyRefused) -> Response:
         response: Response

@@ -244,3 +244,31 @@ def test_bodies_around_the_limit_never_give_a_500_or_a_hang(
         assert reply.status_code == 413, (route, size, reply.text[:300])
     else:
         assert reply.status_code != 413, (route, size, reply.text[:300])
+
+
+def _refusals_counted(broker_url: str, protocol: str, status: int) -> float:
+    text = httpx.get(f"{broker_url.rstrip('/')}/metrics", timeout=CLIENT_TIMEOUT).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("broker_http_request_duration_seconds_count{"):
+            labels, _, value = line.partition("} ")
+            if (
+                f'protocol="{protocol}"' in labels
+                and 'action="unknown"' in labels
+                and f'status="{status}"' in labels
+            ):
+                total += float(value)
+    return total
+
+
+def test_refusals_are_counted_in_the_request_metrics(broker_url: str) -> None:
+    before = _refusals_counted(broker_url, "sqs", 413)
+    body = b"{" + b" " * LIMIT + b"}"
+    reply = httpx.post(
+        broker_url,
+        content=body,
+        headers=_sqs_json(broker_url, "SendMessage", body),
+        timeout=CLIENT_TIMEOUT,
+    )
+    assert reply.status_code == 413
+    assert _refusals_counted(broker_url, "sqs", 413) == before + 1

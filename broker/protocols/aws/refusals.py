@@ -32,3 +32,14 @@ def refusal(headers: Mapping[str, str], fault: Fault, message: str) -> Response:
     if "/sns/aws4_request" in headers.get("authorization", ""):
         return xml_error_response(fault, message, request_id, SNS_NAMESPACE)
     return xml_error_response(fault, message, request_id, SQS_NAMESPACE)
+
+
+def protocol_of(headers: Mapping[str, str]) -> str:
+    """The ``protocol`` label of request metrics for a request known only by its headers."""
+    target = headers.get("x-amz-target", "")
+    if target:
+        return {"AmazonSQS": "sqs", "AWSEvents": "events"}.get(target.partition(".")[0], "unknown")
+    authorization = headers.get("authorization", "")
+    if "/sns/aws4_request" in authorization:
+        return "sns"
+    return "sqs" if "/sqs/aws4_request" in authorization else "unknown"
