@@ -73,14 +73,18 @@ def test_the_largest_valid_messages_fit_in_every_protocol(sqs: Any, queue_url: s
     sqs.purge_queue(QueueUrl=queue_url)
 
 
-def test_a_declared_body_past_the_limit_is_refused_unread(broker_url: str) -> None:
+def _post_past_the_limit(broker_url: str) -> httpx.Response:
     body = b"{" + b" " * LIMIT + b"}"
-    reply = httpx.post(
+    return httpx.post(
         broker_url,
         content=body,
         headers=_sqs_json(broker_url, "SendMessage", body),
         timeout=CLIENT_TIMEOUT,
     )
+
+
+def test_a_declared_body_past_the_limit_is_refused_unread(broker_url: str) -> None:
+    reply = _post_past_the_limit(broker_url)
     assert reply.status_code == 413
     assert reply.json()["__type"].endswith("RequestEntityTooLargeException")
     assert reply.headers["x-amzn-query-error"] == "RequestEntityTooLarge;Sender"
@@ -263,12 +267,5 @@ def _refusals_counted(broker_url: str, protocol: str, status: int) -> float:
 
 def test_refusals_are_counted_in_the_request_metrics(broker_url: str) -> None:
     before = _refusals_counted(broker_url, "sqs", 413)
-    body = b"{" + b" " * LIMIT + b"}"
-    reply = httpx.post(
-        broker_url,
-        content=body,
-        headers=_sqs_json(broker_url, "SendMessage", body),
-        timeout=CLIENT_TIMEOUT,
-    )
-    assert reply.status_code == 413
+    assert _post_past_the_limit(broker_url).status_code == 413
     assert _refusals_counted(broker_url, "sqs", 413) == before + 1
