@@ -19,18 +19,16 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from bench.chaos import RETRIABLE_ERRORS, Cluster, Retriable, RetryingClient, cancel
+from bench.chaos import Cluster, Retriable, RetryingClient, cancel
 from bench.chaos_checker import FanoutChecker
 from bench.chaos_topics import (
     COLORS,
     SUBSCRIPTIONS,
+    ClusterClient,
     WrongAnswer,
     drained,
     receive_until_stopped,
 )
-from bench.sqs_client import signed_headers
 
 EVENTS_CONTENT_TYPE = "application/x-amz-json-1.1"
 SOURCE = "chaos.shop"
@@ -50,45 +48,19 @@ RULES = [spec for spec in SUBSCRIPTIONS if spec.name in PATTERNS]
 RETRIABLE_ENTRY_ERRORS = ("InternalFailure", "ThrottlingException")
 
 
-class EventsClient:
+class EventsClient(ClusterClient):
     """EventBridge over AWS JSON 1.1; on a retriable failure it moves to another live process."""
 
-    def __init__(self, cluster: Cluster, index: int) -> None:
-        self._cluster = cluster
-        self._index = index
-        self._http = httpx.AsyncClient(timeout=3.0)
-
     async def once(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        ports = self._cluster.ports
-        if not ports:
-            raise Retriable("no live broker")
-        host = f"127.0.0.1:{ports[self._index % len(ports)]}"
         body = json.dumps(params).encode()
-        headers = signed_headers(host, "events", EVENTS_CONTENT_TYPE, body, f"AWSEvents.{action}")
-        try:
-            response = await self._http.post(f"http://{host}/", content=body, headers=headers)
-        except (httpx.HTTPError, *RETRIABLE_ERRORS) as exc:
-            self._index += 1
-            raise Retriable(repr(exc)) from exc
-        if response.status_code >= 500 or "Throttl" in response.text:
-            self._index += 1
-            raise Retriable(response.text)
-        if response.status_code != 200:
-            raise WrongAnswer(f"{action}: {response.status_code} {response.text}")
+        response = await self._post(
+            action, "events", EVENTS_CONTENT_TYPE, body, f"AWSEvents.{action}"
+        )
         reply: dict[str, Any] = response.json()
         return reply
 
     async def call(self, action: str, params: dict[str, Any], deadline: float) -> dict[str, Any]:
-        while True:
-            try:
-                return await self.once(action, params)
-            except Retriable:
-                if time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(0.1)  # retry backoff
-
-    async def close(self) -> None:
-        await self._http.aclose()
+        return await self._retrying(lambda: self.once(action, params), deadline)
 
 
 @dataclass

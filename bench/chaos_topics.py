@@ -17,10 +17,10 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -30,6 +30,7 @@ from bench.chaos_checker import FanoutChecker
 from bench.sqs_client import signed_headers
 
 SNS_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+T = TypeVar("T")
 COLORS = ("red", "green", "blue")
 
 Attributes = Mapping[str, Any]
@@ -124,21 +125,24 @@ class HttpSubscriber:
         self._server.server_close()
 
 
-class SnsClient:
-    """SNS over the Query protocol; on a retriable failure it moves to another live process."""
+class ClusterClient:
+    """An AWS protocol over HTTP to one live broker of the cluster; on a retriable failure it
+    moves to another process."""
 
     def __init__(self, cluster: Cluster, index: int) -> None:
         self._cluster = cluster
         self._index = index
         self._http = httpx.AsyncClient(timeout=3.0)
 
-    async def once(self, params: dict[str, str]) -> str:
+    async def _post(
+        self, what: str, service: str, content_type: str, body: bytes, target: str | None = None
+    ) -> httpx.Response:
+        """One signed ``POST /``: the 200 answer, else ``Retriable`` or ``WrongAnswer``."""
         ports = self._cluster.ports
         if not ports:
             raise Retriable("no live broker")
         host = f"127.0.0.1:{ports[self._index % len(ports)]}"
-        body = urlencode({**params, "Version": "2010-03-31"}).encode()
-        headers = signed_headers(host, "sns", SNS_CONTENT_TYPE, body)
+        headers = signed_headers(host, service, content_type, body, target)
         try:
             response = await self._http.post(f"http://{host}/", content=body, headers=headers)
         except (httpx.HTTPError, *RETRIABLE_ERRORS) as exc:
@@ -148,13 +152,14 @@ class SnsClient:
             self._index += 1
             raise Retriable(response.text)
         if response.status_code != 200:
-            raise WrongAnswer(f"{params['Action']}: {response.status_code} {response.text}")
-        return response.text
+            raise WrongAnswer(f"{what}: {response.status_code} {response.text}")
+        return response
 
-    async def call(self, params: dict[str, str], deadline: float) -> str:
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], deadline: float) -> T:
+        """``attempt()`` until it answers, retrying until ``deadline`` (monotonic)."""
         while True:
             try:
-                return await self.once(params)
+                return await attempt()
             except Retriable:
                 if time.monotonic() > deadline:
                     raise
@@ -162,6 +167,18 @@ class SnsClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+class SnsClient(ClusterClient):
+    """SNS over the Query protocol; on a retriable failure it moves to another live process."""
+
+    async def once(self, params: dict[str, str]) -> str:
+        body = urlencode({**params, "Version": "2010-03-31"}).encode()
+        response = await self._post(params["Action"], "sns", SNS_CONTENT_TYPE, body)
+        return response.text
+
+    async def call(self, params: dict[str, str], deadline: float) -> str:
+        return await self._retrying(lambda: self.once(params), deadline)
 
 
 class WrongAnswer(Exception):
