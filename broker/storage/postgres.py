@@ -185,19 +185,10 @@ class PostgresStore(NamedStatements):
     ) -> Queue | None:
         """Replace the queue's ``Policy`` with ``change(current)`` (None removes it), the row
         locked in between; None when the queue is gone."""
-        async with self._connection() as conn, conn.transaction():
-            cursor = await conn.execute(QUERIES["lock_queue_policy"], {"queue_id": queue_id})
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            policy = change(row["policy"])
-            set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
-            cursor = await conn.execute(
-                QUERIES["update_queue_attributes"],
-                {"queue_id": queue_id, "set": Jsonb(set_), "unset": unset},
-            )
-            updated = await cursor.fetchone()
-        return _queue(updated) if updated else None
+        row = await self._change_policy(
+            "lock_queue_policy", "update_queue_attributes", {"queue_id": queue_id}, change
+        )
+        return _queue(row) if row else None
 
     async def tag_queue(self, queue_id: int, tags: Mapping[str, str]) -> Queue | None:
         row = await self._one("tag_queue", {"queue_id": queue_id, "tags": Jsonb(dict(tags))})

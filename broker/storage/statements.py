@@ -6,12 +6,13 @@ Every store is one of these: its methods name a statement and pass plain paramet
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from broker.storage.errors import translate_errors
@@ -59,6 +60,28 @@ class NamedStatements:
             async with self.pool.connection(timeout=wait) as conn:
                 yield conn
         health.succeeded()
+
+    async def _change_policy(
+        self,
+        lock: str,
+        update: str,
+        row: Mapping[str, Any],
+        change: Callable[[str | None], str | None],
+    ) -> DictRow | None:
+        """Replace one row's ``Policy`` attribute with ``change(current)`` (None removes it):
+        ``lock`` reads it under a row lock and ``update`` (with ``set`` and ``unset``) writes it,
+        in one transaction; ``row`` names the row. None when the row is gone."""
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(self._queries[lock], row)
+            current = await cursor.fetchone()
+            if current is None:
+                return None
+            policy = change(current["policy"])
+            set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
+            cursor = await conn.execute(
+                self._queries[update], {**row, "set": Jsonb(set_), "unset": unset}
+            )
+            return await cursor.fetchone()
 
     def _prepare(self, name: str) -> bool | None:
         """None: the driver's default (prepared after a few calls); False: never prepared."""

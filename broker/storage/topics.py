@@ -86,19 +86,10 @@ class TopicStore(NamedStatements):
     ) -> Topic | None:
         """Replace the topic's ``Policy`` with ``change(current)`` (None removes it), the row
         locked in between; None when the topic is gone."""
-        async with self._connection() as conn, conn.transaction():
-            cursor = await conn.execute(TOPIC_QUERIES["lock_topic_policy"], {"topic_id": topic_id})
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            policy = change(row["policy"])
-            set_, unset = ({"Policy": policy}, []) if policy is not None else ({}, ["Policy"])
-            cursor = await conn.execute(
-                TOPIC_QUERIES["update_topic_attributes"],
-                {"topic_id": topic_id, "set": _json(set_), "unset": unset},
-            )
-            updated = await cursor.fetchone()
-        return record(Topic, updated) if updated else None
+        row = await self._change_policy(
+            "lock_topic_policy", "update_topic_attributes", {"topic_id": topic_id}, change
+        )
+        return record(Topic, row) if row else None
 
     async def tag_topic(self, topic_id: int, tags: Mapping[str, str]) -> Topic | None:
         row = await self._one("tag_topic", {"topic_id": topic_id, "tags": _json(tags)})
