@@ -312,16 +312,7 @@ class AccountService:
         )
         if key is None:
             raise Conflict(f"Access key {access_key_id} already exists.")
-        audit.info(
-            "access key created",
-            extra={
-                "event": "key.create",
-                "account_id": account_id,
-                "access_key_id": key.access_key_id,
-                "admin": admin,
-            },
-        )
-        return IssuedKey(key, secret)
+        return _issued(key, secret)
 
     async def create_key_once(
         self, account_id: str, marker: str, admin: bool = False
@@ -336,16 +327,7 @@ class AccountService:
         )
         if key is None:
             return None
-        audit.info(
-            "access key created",
-            extra={
-                "event": "key.create",
-                "account_id": account_id,
-                "access_key_id": key.access_key_id,
-                "admin": admin,
-            },
-        )
-        return IssuedKey(key, secret)
+        return _issued(key, secret)
 
     async def ensure_key(
         self, account_id: str, access_key_id: str, secret_access_key: str, admin: bool
@@ -461,3 +443,18 @@ class AccountService:
         self._cache.clear()
         audit.info("secrets re-encrypted", extra={"event": "secrets.reencrypt", "count": count})
         return count
+
+
+def _issued(key: AccessKey, secret: str) -> IssuedKey:
+    """A key just created, with its secret; the creation goes to the audit log (never the
+    secret)."""
+    audit.info(
+        "access key created",
+        extra={
+            "event": "key.create",
+            "account_id": key.account_id,
+            "access_key_id": key.access_key_id,
+            "admin": key.admin,
+        },
+    )
+    return IssuedKey(key, secret)
