@@ -32,8 +32,11 @@ unit: $(STAMP) ## Unit tests only (no database)
 test: $(STAMP) lint ## Everything: lint, then unit, integration and acceptance tests
 	$(BIN)/python -m pytest -q
 
+bench: $(STAMP) ## Every benchmark with a target, then the targets met and missed (minutes)
+	$(BIN)/python -m bench all
+
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix broker tests bench
 	$(BIN)/ruff format broker tests bench
 
-.PHONY: help install serve lint unit test format
+.PHONY: help install serve lint unit test bench format

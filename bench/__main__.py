@@ -1,4 +1,5 @@
-"""``python -m bench SCENARIO``: run a benchmark scenario, print a table and a JSON line.
+"""``python -m bench SCENARIO``: run a benchmark scenario, print a table and a JSON line;
+``python -m bench all`` runs every scenario with a target and checks the targets.
 
 BROKER_BENCH_DATABASE_URL selects the PostgreSQL server (the bench creates and drops its own
 database there); unset, the embedded server under .data/bench is used.
@@ -8,29 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import click
-import httpx
 import psycopg
 
 from bench import (
-    baseline,
     chaos,
     chaos_events,
     chaos_topics,
     events,
     fanout,
     harness,
-    lifecycle,
-    wakeup,
+    scenarios,
+    targets,
 )
 from bench.chaos_checker import Checker, FanoutChecker
 from bench.private_postgres import PrivatePostgres
-from bench.sqs_client import SqsClient
+from bench.scenarios import FULL, QUICK
 from broker.storage import migrations
 
 
@@ -40,33 +38,13 @@ def main() -> None:
 
 
 @main.command("lifecycle")
-@click.option("--messages", default=20_000, show_default=True, help="Messages at batch 10.")
+@click.option("--messages", default=FULL.messages, show_default=True, help="Messages at batch 10.")
 @click.option("--producers", default=4, show_default=True)
 @click.option("--consumers", default=4, show_default=True)
 @click.option("--workers", default=1, show_default=True, help="broker serve --workers")
 def lifecycle_command(messages: int, producers: int, consumers: int, workers: int) -> None:
     """Send + receive + delete at batch 10 and 1, as a ratio to raw SQL in the same run."""
-    report = harness.Report("lifecycle")
-    with _database() as url, harness.brokers(url, workers=workers) as started:
-        for batch in (10, 1):
-            total = messages if batch == 10 else messages // 4
-            raw = asyncio.run(baseline.run(url, batch, producers, consumers, total=total))
-            result = asyncio.run(
-                lifecycle.run(started.ports, batch, producers, consumers, total=total)
-            )
-            report.add(
-                batch=batch,
-                messages=total,
-                broker_msgs_per_s=result.rate,
-                raw_sql_msgs_per_s=raw,
-                ratio=result.rate / raw,
-                p50_ms=result.latency_p50_ms,
-                p99_ms=result.latency_p99_ms,
-                lost=result.lost,
-                duplicates=result.duplicates,
-                peak_rss_mb=started.peak_rss_mb(),
-            )
-    report.emit()
+    scenarios.lifecycle_report(messages, producers, consumers, workers).emit()
 
 
 @main.command("fanout")
@@ -76,7 +54,7 @@ def lifecycle_command(messages: int, producers: int, consumers: int, workers: in
 def fanout_command(queues: int, publishes: int, publishers: int) -> None:
     """Publish to a topic with N filtered queue subscriptions: publishes/s and deliveries/s."""
     report = harness.Report("fanout")
-    with _database() as url, harness.brokers(url) as started:
+    with scenarios.database() as url, harness.brokers(url) as started:
         result = asyncio.run(fanout.run(started.ports[0], url, queues, publishes, publishers))
         report.add(
             queues=queues,
@@ -98,7 +76,7 @@ def fanout_command(queues: int, publishes: int, publishers: int) -> None:
 def events_command(rules: int, entries: int, producers: int, probes: int) -> None:
     """PutEvents to a bus with 1 and with N rules: events/s, delivery latency, raw-SQL ratio."""
     report = harness.Report("events")
-    with _database() as url:
+    with scenarios.database() as url:
         raw = asyncio.run(events.baseline(url, entries, producers))
         for count in sorted({1, rules}):
             with harness.brokers(url) as started:
@@ -127,91 +105,56 @@ def _drop_events(url: str) -> None:
 
 
 @main.command("wakeup")
-@click.option("--receivers", default=10, show_default=True)
-@click.option("--sends", default=200, show_default=True)
+@click.option("--receivers", default=FULL.receivers, show_default=True)
+@click.option("--sends", default=FULL.sends, show_default=True)
 def wakeup_command(receivers: int, sends: int) -> None:
     """Long-poll wake-up latency, same process and across two broker processes."""
-    report = harness.Report("wakeup")
-    with _database() as url:
-        with harness.brokers(url) as one:
-            same = asyncio.run(wakeup.run(one.ports[0], one.ports, receivers, sends))
-        report.add(path="same process", **same)
-        with harness.brokers(url, count=2) as two:
-            cross = asyncio.run(wakeup.run(two.ports[0], two.ports[1:], receivers, sends))
-        report.add(path="other process (NOTIFY)", **cross)
-    report.emit()
+    scenarios.wakeup_report(receivers, sends).emit()
 
 
 @main.command("backlog")
-@click.option("--depth", default=1_000_000, show_default=True)
-@click.option("--messages", default=20_000, show_default=True)
+@click.option("--depth", default=FULL.depth, show_default=True)
+@click.option("--messages", default=FULL.backlog_messages, show_default=True)
 def backlog_command(depth: int, messages: int) -> None:
     """Batch-10 lifecycle on a queue already holding DEPTH messages, as a ratio to an empty one."""
-    report = harness.Report("backlog")
-    with _database() as url, harness.brokers(url) as started:
-        port = started.ports[0]
-        empty = asyncio.run(lifecycle.run(started.ports, 10, 4, 4, total=messages))
-        queue_url = asyncio.run(lifecycle.create_queue(port, "deep"))
-        fill_started = time.perf_counter()
-        _fill(url, "deep", depth)
-        filled_in = time.perf_counter() - fill_started
-        deep = asyncio.run(
-            lifecycle.run(
-                started.ports, 10, 4, 4, total=messages, queue_url=queue_url, backlog=messages
-            )
-        )
-        report.add(queue="empty", msgs_per_s=empty.rate, ratio=1.0, p99_ms=empty.latency_p99_ms)
-        report.add(
-            queue=f"{depth:,} deep",
-            msgs_per_s=deep.rate,
-            ratio=deep.rate / empty.rate,
-            p99_ms=deep.latency_p99_ms,
-        )
-        report.extra["fill_seconds"] = filled_in
-    report.emit()
+    scenarios.backlog_report(depth, messages).emit()
 
 
 @main.command("held")
-@click.option("--seconds", default=40.0, show_default=True)
+@click.option("--seconds", default=FULL.held_seconds, show_default=True)
 def held_command(seconds: float) -> None:
     """Batch-10 lifecycle for SECONDS while another session holds a snapshot, vs none."""
-    report = harness.Report("held-transaction")
-    with _database() as url, harness.brokers(url) as started:
-        for held in (False, True):
-            with _held_snapshot(url, held):
-                raw = asyncio.run(baseline.run(url, 10, 4, 4, duration=seconds))
-            with _held_snapshot(url, held):
-                result = asyncio.run(lifecycle.run(started.ports, 10, 4, 4, duration=seconds))
-            report.add(
-                held_snapshot=held,
-                broker_msgs_per_s=result.rate,
-                raw_sql_msgs_per_s=raw,
-                p99_ms=result.latency_p99_ms,
-            )
-        free, pinned = report.rows
-        report.extra["broker_ratio"] = pinned["broker_msgs_per_s"] / free["broker_msgs_per_s"]
-        report.extra["raw_sql_ratio"] = pinned["raw_sql_msgs_per_s"] / free["raw_sql_msgs_per_s"]
-    report.emit()
+    scenarios.held_report(seconds).emit()
 
 
 @main.command("queues")
-@click.option("--count", default=10_000, show_default=True)
-@click.option("--operations", default=5_000, show_default=True)
+@click.option("--count", default=FULL.queues, show_default=True)
+@click.option("--operations", default=FULL.operations, show_default=True)
 def queues_command(count: int, operations: int) -> None:
     """COUNT queues: send/receive/delete spread across them, and the /metrics scrape time."""
-    report = harness.Report("many-queues")
-    with _database() as url, harness.brokers(url) as started:
-        port = started.ports[0]
-        names = asyncio.run(_create_queues(port, count))
-        rate = asyncio.run(_spread(port, names, operations))
-        scrape_ms = _scrape_ms(port)
-        report.add(
-            queues=count,
-            lifecycles_per_s=rate,
-            metrics_scrape_ms=scrape_ms,
-            peak_rss_mb=started.peak_rss_mb(),
-        )
-    report.emit()
+    scenarios.queues_report(count, operations).emit()
+
+
+@main.command("all")
+@click.option("--quick", is_flag=True, help="Tiny sizes, to check that every scenario runs.")
+def all_command(quick: bool) -> None:
+    """Every scenario with a target, then the targets met and missed. Exits 0 either way: a
+    missed target is a finding, not a failure of the harness."""
+    sizes = QUICK if quick else FULL
+    runs: dict[str, Callable[[], harness.Report]] = {
+        "lifecycle": lambda: scenarios.lifecycle_report(sizes.messages),
+        "wakeup": lambda: scenarios.wakeup_report(sizes.receivers, sizes.sends),
+        "backlog": lambda: scenarios.backlog_report(sizes.depth, sizes.backlog_messages),
+        "held": lambda: scenarios.held_report(sizes.held_seconds),
+        "queues": lambda: scenarios.queues_report(sizes.queues, sizes.operations),
+    }
+    reports: dict[str, harness.Report] = {}
+    for name, run in runs.items():
+        click.echo(f"== {name}")
+        reports[name] = run()
+        reports[name].emit()
+    click.echo("== targets")
+    targets.summary(reports).emit()
 
 
 @main.command("chaos")
@@ -260,7 +203,7 @@ def chaos_command(
             url = server.create_database("chaos")
             migrations.upgrade(url)
         else:
-            url = stack.enter_context(_database())
+            url = stack.enter_context(scenarios.database())
         cluster = chaos.Cluster(url, logs, server=server)
         try:
             cluster.start(count)
@@ -355,85 +298,6 @@ async def _chaos_runs(
     topic_run = chaos_topics.run(cluster, topic_checker, duration, until_done, topic_workload)
     bus_run = chaos_events.run(cluster, bus_checker, duration, until_done, bus_workload)
     return await asyncio.gather(queue_run, topic_run, bus_run)
-
-
-@contextlib.contextmanager
-def _database() -> Iterator[str]:
-    server, handle = harness.server_url()
-    with harness.fresh_database(server) as url:
-        yield url
-    del handle
-
-
-@contextlib.contextmanager
-def _held_snapshot(url: str, held: bool) -> Iterator[None]:
-    if not held:
-        yield
-        return
-    with psycopg.connect(url) as conn:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        conn.execute("SELECT count(*) FROM pg_class")  # takes the snapshot
-        yield
-        conn.rollback()
-
-
-def _fill(url: str, queue: str, depth: int) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO broker.messages (queue_id, id, message_id, body, sent_at, visible_at, "
-            "expires_at) SELECT q.id, nextval('broker.message_ids'), gen_random_uuid(), "
-            "rpad('backlog-' || i || '||', 256, 'x'), now(), now(), now() + interval '4 days' "
-            "FROM broker.queues q, generate_series(1, %s) AS i WHERE q.name = %s",
-            (depth, queue),
-        )
-        conn.execute("VACUUM ANALYZE broker.messages")
-
-
-async def _create_queues(port: int, count: int) -> list[str]:
-    names = [f"many-{i:05d}" for i in range(count)]
-    clients = [SqsClient("127.0.0.1", port) for _ in range(8)]
-
-    async def create(client: SqsClient, chunk: list[str]) -> None:
-        for name in chunk:
-            await client.call("CreateQueue", {"QueueName": name})
-
-    await asyncio.gather(*(create(c, names[i::8]) for i, c in enumerate(clients)))
-    for client in clients:
-        await client.close()
-    return names
-
-
-async def _spread(port: int, names: list[str], operations: int) -> float:
-    rng = random.Random(7)
-    clients = [SqsClient("127.0.0.1", port) for _ in range(8)]
-
-    async def work(client: SqsClient, count: int) -> None:
-        for _ in range(count):
-            url = f"http://127.0.0.1:{port}/000000000000/{rng.choice(names)}"
-            await client.call("SendMessage", {"QueueUrl": url, "MessageBody": "x" * 256})
-            reply = await client.call("ReceiveMessage", {"QueueUrl": url})
-            for message in reply.get("Messages", []):
-                await client.call(
-                    "DeleteMessage", {"QueueUrl": url, "ReceiptHandle": message["ReceiptHandle"]}
-                )
-
-    started = time.perf_counter()
-    await asyncio.gather(*(work(c, operations // 8) for c in clients))
-    elapsed = time.perf_counter() - started
-    for client in clients:
-        await client.close()
-    return (operations // 8) * 8 / elapsed
-
-
-def _scrape_ms(port: int) -> float | None:
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
-        response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30)
-        if response.status_code != 200:
-            return None
-        timings.append((time.perf_counter() - started) * 1000)
-    return sorted(timings)[len(timings) // 2]
 
 
 if __name__ == "__main__":

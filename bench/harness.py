@@ -20,7 +20,10 @@ from typing import Any
 import psycopg
 from psycopg import conninfo as pg_conninfo
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# BROKER_BENCH_RESULTS moves the result files (the harness's own test writes to a temporary one).
+RESULTS = Path(
+    os.environ.get("BROKER_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
+)
 
 
 def server_url() -> tuple[str, Any]:
