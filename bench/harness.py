@@ -75,6 +75,17 @@ class BrokerProcess:
             return 0.0
         return max((_peak_rss_mb(pid) for pid in pids), default=0.0)
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time used so far by the process and its worker children."""
+        import psutil
+
+        try:
+            root = psutil.Process(self.process.pid)
+            processes = [root, *root.children(recursive=True)]
+            return sum(sum(p.cpu_times()[:2]) for p in processes)
+        except psutil.Error:
+            return 0.0
+
 
 def _peak_rss_mb(pid: int) -> float:
     try:
@@ -97,6 +108,9 @@ class Brokers:
 
     def peak_rss_mb(self) -> float:
         return max(p.peak_rss_mb() for p in self.processes)
+
+    def cpu_seconds(self) -> float:
+        return sum(p.cpu_seconds() for p in self.processes)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ class LifecycleResult:
     latency_p99_ms: float
     lost: int
     duplicates: int
+    requests: int
 
     @property
     def rate(self) -> float:
@@ -60,10 +61,11 @@ async def run(
     received: list[str] = []
     latencies: list[float] = []
     producing = producers
+    requests = 0
     per_producer = (total or 0) // producers
 
     async def produce(index: int) -> None:
-        nonlocal producing
+        nonlocal producing, requests
         client = SqsClient("127.0.0.1", ports[index % len(ports)])
         count = 0
         while (deadline is None and count < per_producer) or (
@@ -77,6 +79,7 @@ async def run(
             else:
                 entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)]
                 await client.call("SendMessageBatch", {"QueueUrl": url, "Entries": entries})
+            requests += 1
             sent.update(ids)
             count += batch
         producing -= 1
@@ -90,12 +93,14 @@ async def run(
         return len(received) >= len(sent) + backlog
 
     async def consume(index: int) -> None:
+        nonlocal requests
         client = SqsClient("127.0.0.1", ports[index % len(ports)])
         while not finished():
             reply = await client.call(
                 "ReceiveMessage",
                 {"QueueUrl": url, "MaxNumberOfMessages": batch, "WaitTimeSeconds": 1},
             )
+            requests += 1
             messages = reply.get("Messages", [])
             now = time.time()
             for message in messages:
@@ -109,12 +114,14 @@ async def run(
                         "DeleteMessage",
                         {"QueueUrl": url, "ReceiptHandle": message["ReceiptHandle"]},
                     )
+                    requests += 1
             elif messages:
                 entries = [
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                     for i, m in enumerate(messages)
                 ]
                 await client.call("DeleteMessageBatch", {"QueueUrl": url, "Entries": entries})
+                requests += 1
         await client.close()
 
     started = time.perf_counter()
@@ -131,4 +138,5 @@ async def run(
         latency_p99_ms=percentile(latencies, 99),
         lost=len(sent - set(mine)) if checked else 0,
         duplicates=len(mine) - len(set(mine)),
+        requests=requests,
     )

@@ -64,9 +64,11 @@ def lifecycle_report(
         for batch in (10, 1):
             total = messages if batch == 10 else messages // 4
             raw = asyncio.run(baseline.run(url, batch, producers, consumers, total=total))
+            cpu = started.cpu_seconds()
             result = asyncio.run(
                 lifecycle.run(started.ports, batch, producers, consumers, total=total)
             )
+            cpu = started.cpu_seconds() - cpu
             report.add(
                 batch=batch,
                 messages=total,
@@ -78,6 +80,7 @@ def lifecycle_report(
                 lost=result.lost,
                 duplicates=result.duplicates,
                 peak_rss_mb=started.peak_rss_mb(),
+                cpu_ms_per_request=cpu * 1000 / max(1, result.requests),
             )
     return report
 
