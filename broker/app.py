@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -31,6 +32,7 @@ from broker.core.service import BrokerService, ServiceLimits, new_secret
 from broker.core.topics import TopicLimits, TopicService
 from broker.core.wakeups import WakeupHub
 from broker.errors import BrokerError
+from broker.front_door import FrontDoor
 from broker.metrics.collector import (
     EventCounters,
     ProcessGaugeCollector,
@@ -45,7 +47,7 @@ from broker.metrics.observer import (
     MetricsObserver,
     TopicMetricsObserver,
 )
-from broker.protocols.aws import aws_routes
+from broker.protocols.aws import aws_endpoint, aws_routes
 from broker.protocols.aws.context import Authenticator
 from broker.protocols.aws.events.endpoint import EventsEndpoint
 from broker.protocols.aws.events.patterns import EventPatterns
@@ -458,7 +460,7 @@ def shutdown_notice(broker: Broker) -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlette:
+def create_app(settings: Settings, *, configure_logging: bool = True) -> FrontDoor:
     """The ASGI application. ``configure_logging``: route every log line of the process through
     ``broker.logs`` at startup (off in tests that build several apps in one process)."""
     broker = build(settings)
@@ -501,7 +503,7 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
         )
         return Response(body, headers=headers)
 
-    aws_root, aws_any_path = aws_routes(
+    aws = aws_endpoint(
         broker.service,
         settings.public_url,
         settings.max_request_bytes,
@@ -510,8 +512,15 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
         events=broker.events.endpoint if broker.events else None,
         authenticator=broker.authenticator,
     )
-    # The SDKs post to "/": it is most requests and no other route claims it, so it is tried
-    # first (the router tests routes in order, and there are dozens of REST routes).
+    aws_root, aws_any_path = aws_routes(aws)
+    limits = functools.partial(
+        RequestLimits,
+        max_body_bytes=settings.max_request_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+        instruments=broker.instruments,
+    )
+    # The SDKs post to "/": most requests skip the router (FrontDoor); when they do pass it, as in
+    # tests that mount these routes alone, "/" is tried first (there are dozens of REST routes).
     routes: list[BaseRoute] = [
         aws_root,
         Route("/healthz", healthz, methods=["GET"]),
@@ -529,11 +538,6 @@ def create_app(settings: Settings, *, configure_logging: bool = True) -> Starlet
         *admin_routes(broker.accounts, broker.authenticator, settings.region),
         aws_any_path,
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(
-        RequestLimits,
-        max_body_bytes=settings.max_request_bytes,
-        body_timeout_seconds=settings.body_timeout_seconds,
-        instruments=broker.instruments,
-    )
+    app = FrontDoor(limits(aws), routes, lifespan)
+    app.add_middleware(limits)
     return app

@@ -16,7 +16,7 @@ from broker.app import Broker, build
 from broker.config import Settings
 from broker.core.models import Caller
 from broker.core.service import BrokerService
-from broker.protocols.aws import aws_routes
+from broker.protocols.aws import aws_endpoint, aws_routes
 from broker.sdk import AsyncClient, RetryPolicy
 
 CALLER = Caller(access_key_id=TEST_ACCESS_KEY)
@@ -92,10 +92,12 @@ def rest_app(broker: Broker) -> Starlette:
                 authenticator=broker.authenticator,
             ),
             *aws_routes(
-                broker.service,
-                None,
-                sns=topics.endpoint if topics else None,
-                authenticator=broker.authenticator,
+                aws_endpoint(
+                    broker.service,
+                    None,
+                    sns=topics.endpoint if topics else None,
+                    authenticator=broker.authenticator,
+                )
             ),
         ]
     )

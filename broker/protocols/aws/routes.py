@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from broker import errors
 from broker.core.service import BrokerService
@@ -106,6 +107,9 @@ def protocol_fault(fault: AwsFault, service_name: str) -> AwsFault:
 
 
 class AwsEndpoint:
+    """An ASGI application: the front door calls it directly for the SDKs' ``POST /``, without
+    the router and middleware in between (``broker/front_door.py``)."""
+
     def __init__(
         self,
         service: BrokerService,
@@ -130,6 +134,10 @@ class AwsEndpoint:
         # From the scope, not request.url: building the URL object costs more than the rest.
         host = request.headers.get("host") or request.url.netloc
         return f"{request.scope['scheme']}://{host}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
@@ -247,7 +255,7 @@ class AwsEndpoint:
             return sqs_query_error(fault.fault, fault.message, request_id)
 
 
-def aws_routes(
+def aws_endpoint(
     service: BrokerService,
     public_url: str | None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -256,18 +264,17 @@ def aws_routes(
     events: EventsEndpoint | None = None,
     *,
     authenticator: Authenticator,
-) -> tuple[Route, Route]:
-    """Routes serving the AWS wire protocols on ``/`` and on every other path.
+) -> AwsEndpoint:
+    """The endpoint serving the AWS wire protocols; ``instruments`` times every request
+    (``broker_http_request_duration_seconds``)."""
+    return AwsEndpoint(service, public_url, max_body_bytes, authenticator, instruments, sns, events)
+
+
+def aws_routes(endpoint: AwsEndpoint) -> tuple[Route, Route]:
+    """Routes serving ``endpoint`` on ``/`` and on every other path.
 
     The first serves ``/`` only; the second is a catch-all, to mount after every more specific
     route.
-    ``instruments`` times every request (``broker_http_request_duration_seconds``).
     """
-    endpoint = AwsEndpoint(
-        service, public_url, max_body_bytes, authenticator, instruments, sns, events
-    )
     methods = ["GET", "POST"]
-    return (
-        Route("/", endpoint.handle, methods=methods),
-        Route("/{path:path}", endpoint.handle, methods=methods),
-    )
+    return Route("/", endpoint, methods=methods), Route("/{path:path}", endpoint, methods=methods)

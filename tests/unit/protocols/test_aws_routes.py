@@ -28,7 +28,7 @@ from broker.core.models import (
 )
 from broker.core.service import BrokerService
 from broker.errors import QueueNotFound, ReceiptHandleIsInvalid
-from broker.protocols.aws import aws_routes
+from broker.protocols.aws import aws_endpoint, aws_routes
 from broker.protocols.aws.context import Authenticator
 from broker.protocols.aws.sqs.endpoint import SQS_NAMESPACE
 
@@ -161,7 +161,9 @@ def service() -> FakeService:
 @pytest.fixture
 def client(service: FakeService) -> TestClient:
     app = Starlette(
-        routes=aws_routes(service, None, max_body_bytes=64 * 1024, authenticator=AUTHENTICATOR)
+        routes=aws_routes(
+            aws_endpoint(service, None, max_body_bytes=64 * 1024, authenticator=AUTHENTICATOR)
+        )
     )
     client = TestClient(app, base_url="http://broker.test:4566", raise_server_exceptions=False)
     client.auth = Resigner()
@@ -182,9 +184,8 @@ def test_json_create_queue_returns_url_from_host_header(client: TestClient) -> N
 
 
 def test_public_url_overrides_the_host(service: FakeService) -> None:
-    app = Starlette(
-        routes=aws_routes(service, "https://mq.example.com/", authenticator=AUTHENTICATOR)
-    )
+    endpoint = aws_endpoint(service, "https://mq.example.com/", authenticator=AUTHENTICATOR)
+    app = Starlette(routes=aws_routes(endpoint))
     with TestClient(app) as c:
         c.auth = Resigner()
         assert _create(c) == "https://mq.example.com/000000000000/q1"
