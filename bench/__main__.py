@@ -135,6 +135,13 @@ def queues_command(count: int, operations: int) -> None:
     scenarios.queues_report(count, operations).emit()
 
 
+@main.command("floor")
+@click.option("--calls", default=FULL.floor_calls, show_default=True, help="Per client and part.")
+def floor_command(calls: int) -> None:
+    """CPU per call of the HTTP server alone, the driver alone and the broker's requests."""
+    scenarios.floor_report(calls).emit()
+
+
 @main.command("all")
 @click.option("--quick", is_flag=True, help="Tiny sizes, to check that every scenario runs.")
 def all_command(quick: bool) -> None:
@@ -147,6 +154,7 @@ def all_command(quick: bool) -> None:
         "backlog": lambda: scenarios.backlog_report(sizes.depth, sizes.backlog_messages),
         "held": lambda: scenarios.held_report(sizes.held_seconds),
         "queues": lambda: scenarios.queues_report(sizes.queues, sizes.operations),
+        "floor": lambda: scenarios.floor_report(sizes.floor_calls),
     }
     reports: dict[str, harness.Report] = {}
     for name, run in runs.items():

@@ -59,6 +59,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+ANNOUNCE_SECONDS = 1.0
+"""BROKER_PEER_ANNOUNCE_SECONDS of the bench's brokers."""
+
+
 @dataclass
 class BrokerProcess:
     port: int
@@ -115,7 +119,14 @@ class Brokers:
 
 @contextlib.contextmanager
 def brokers(database_url: str, count: int = 1, workers: int = 1, **env: str) -> Iterator[Brokers]:
-    """``count`` separate ``broker serve`` processes (each with ``workers`` workers)."""
+    """``count`` separate ``broker serve`` processes (each with ``workers`` workers), past their
+    first announcement period.
+
+    Until a process has listened for one announcement period it assumes other processes listen
+    and notifies them of every send (docs/architecture.md); the bench measures the steady state,
+    so its brokers announce every second and are used once that first second has passed.
+    """
+    env = {"BROKER_PEER_ANNOUNCE_SECONDS": str(ANNOUNCE_SECONDS), **env}
     started: list[BrokerProcess] = []
     try:
         for _ in range(count):
@@ -139,6 +150,7 @@ def brokers(database_url: str, count: int = 1, workers: int = 1, **env: str) -> 
             started.append(BrokerProcess(port, process))
         for broker in started:
             _wait_ready(broker)
+        time.sleep(ANNOUNCE_SECONDS)
         yield Brokers(started)
     finally:
         for broker in started:

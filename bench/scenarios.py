@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 import psycopg
 
-from bench import baseline, harness, lifecycle, wakeup
+from bench import baseline, floor, harness, lifecycle, wakeup
 from bench.sqs_client import SqsClient
 
 
@@ -31,6 +31,7 @@ class Sizes:
     held_seconds: float = 40.0
     queues: int = 10_000
     operations: int = 5_000
+    floor_calls: int = 2_000
 
 
 FULL = Sizes()
@@ -43,6 +44,7 @@ QUICK = Sizes(
     held_seconds=2.0,
     queues=50,
     operations=80,
+    floor_calls=50,
 )
 
 
@@ -160,6 +162,16 @@ def queues_report(count: int, operations: int) -> harness.Report:
             metrics_scrape_ms=scrape_ms,
             peak_rss_mb=started.peak_rss_mb(),
         )
+    return report
+
+
+def floor_report(calls: int) -> harness.Report:
+    """CPU per call of the HTTP server alone, the driver alone and the broker's own requests."""
+    report = harness.Report("floor")
+    report.add(part="HTTP server answering a fixed body", cpu_us_per_call=floor.http_server(calls))
+    with database() as url:
+        for part, cpu in {**floor.driver(url, calls), **floor.broker(url, calls)}.items():
+            report.add(part=part, cpu_us_per_call=cpu)
     return report
 
 

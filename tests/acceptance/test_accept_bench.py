@@ -44,6 +44,7 @@ def test_bench_all_quick_runs_every_scenario(server_url: str, tmp_path: Path) ->
         "backlog",
         "held-transaction",
         "many-queues",
+        "floor",
         "summary",
     }
     documents: dict[str, Any] = {name: json.loads(path.read_text()) for name, path in saved.items()}
@@ -59,6 +60,8 @@ def test_bench_all_quick_runs_every_scenario(server_url: str, tmp_path: Path) ->
         "other process (NOTIFY)",
     ]
     assert documents["many-queues"]["rows"][0]["metrics_scrape_ms"] > 0
+    floor = {row["part"]: row["cpu_us_per_call"] for row in documents["floor"]["rows"]}
+    assert len(floor) == 6 and all(cpu > 0 for cpu in floor.values()), floor
 
     summary = documents["summary"]
     figures = [row["figure"] for row in summary["rows"]]
