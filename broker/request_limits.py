@@ -60,10 +60,10 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = Headers(scope=scope)
         try:
-            body = await self._read(headers, receive)
+            body = await self._read(_content_length(scope), receive)
         except BodyRefused as refused:
+            headers = Headers(scope=scope)
             await self._refusal(scope, headers, refused)(scope, receive, send)
             self._observe(scope, headers, refused.fault.status, time.perf_counter() - started)
             return
@@ -93,9 +93,8 @@ class RequestLimits:
             extra={"status": status, "duration_ms": round(seconds * 1000, 3)},
         )
 
-    async def _read(self, headers: Headers, receive: Receive) -> bytes:
+    async def _read(self, declared: bytes, receive: Receive) -> bytes:
         limit = self.max_body_bytes
-        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large()
         chunks: list[bytes] = []
@@ -138,3 +137,12 @@ class RequestLimits:
         # The rest of the body is not read: the connection cannot carry another request.
         response.headers["connection"] = "close"
         return response
+
+
+def _content_length(scope: Scope) -> bytes:
+    """The declared ``Content-Length`` (b"" when absent); a scan of the raw pairs costs less than
+    building ``Headers`` for every request (ASGI servers send header names in lower case)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return bytes(value)
+    return b""

@@ -14,12 +14,12 @@ import hashlib
 import json
 import secrets
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from broker.core import access, access_policies, message_rules, queue_attributes
+from broker.core.identifiers import random_uuid
 from broker.core.models import (
     Caller,
     EntryFailure,
@@ -407,7 +407,7 @@ class BrokerService:
                 scope = entry.group_id or ""
         delay = entry.delay_seconds
         return NewMessage(
-            message_id=str(uuid.uuid4()),
+            message_id=random_uuid(),
             body=entry.body,
             attributes=entry.attributes,
             trace_header=trace.string_value if trace is not None else None,
@@ -643,7 +643,7 @@ class BrokerService:
         if not sources:
             raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
         handle = base64.b64encode(
-            json.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source_arn}).encode()
+            json.dumps({"taskId": random_uuid(), "sourceArn": source_arn}).encode()
         ).decode("ascii")
         created = await self._store.create_move_task(
             handle, caller.account_id, source, destination_arn or None, max_per_second

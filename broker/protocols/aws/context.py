@@ -11,15 +11,15 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.requests import Request
 
 from broker.core.accounts import Credential
+from broker.core.identifiers import random_uuid
 from broker.core.models import Caller
 from broker.core.rate_limits import RateLimiter
 from broker.protocols.aws.faults import (
@@ -60,7 +60,7 @@ class RequestContext:
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    return random_uuid()
 
 
 def http_request(request: Request, body: bytes) -> HttpRequest:
@@ -202,6 +202,11 @@ class _Headers(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         return self._values[name.lower()]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        # Mapping.get would raise and catch a KeyError for every absent header (a few us each,
+        # and the parser asks for several that SDKs rarely send).
+        return self._values.get(name.lower(), default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)

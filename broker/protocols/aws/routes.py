@@ -176,9 +176,9 @@ class AwsEndpoint:
                 context.action = action
         try:
             body = await read_body(request, self._max_body_bytes)
-            _, caller = await self._auth.authenticate(
-                http_request(request, body), request.query_params
-            )
+            # A presigned request carries its signature in the query; SDK calls have none.
+            query = request.query_params if request.scope["query_string"] else {}
+            _, caller = await self._auth.authenticate(http_request(request, body), query)
             if context is not None:
                 context.account = caller.account_id
             if prefix == "AmazonSQS":
