@@ -18,6 +18,8 @@ from bench.harness import percentile
 from bench.sqs_client import SqsClient
 
 BODY_BYTES = 256
+SLICE_SECONDS = 5.0
+"""The width of one slice of ``LifecycleResult.timeline``."""
 
 
 @dataclass
@@ -29,6 +31,9 @@ class LifecycleResult:
     lost: int
     duplicates: int
     requests: int
+    timeline: list[float]
+    """Messages received per second in each ``SLICE_SECONDS`` slice of the run: a cost that
+    grows with time (dead tuples under a held snapshot) shows as a falling rate."""
 
     @property
     def rate(self) -> float:
@@ -56,12 +61,14 @@ async def run(
     """``total`` messages, or as many as fit in ``duration`` seconds. With ``backlog``, the queue
     already holds that many messages: consumers take those first, so loss is not checked."""
     url = queue_url or await create_queue(ports[0])
-    deadline = time.perf_counter() + duration if duration else None
+    started = time.perf_counter()
+    deadline = started + duration if duration else None
     sent: set[str] = set()
     received: list[str] = []
     latencies: list[float] = []
     producing = producers
     requests = 0
+    per_slice: dict[int, int] = {}
     per_producer = (total or 0) // producers
 
     async def produce(index: int) -> None:
@@ -102,6 +109,8 @@ async def run(
             )
             requests += 1
             messages = reply.get("Messages", [])
+            at = int((time.perf_counter() - started) / SLICE_SECONDS)
+            per_slice[at] = per_slice.get(at, 0) + len(messages)
             now = time.time()
             for message in messages:
                 ident, stamp, _ = message["Body"].split("|", 2)
@@ -124,7 +133,6 @@ async def run(
                 requests += 1
         await client.close()
 
-    started = time.perf_counter()
     await asyncio.gather(
         *(produce(i) for i in range(producers)), *(consume(i) for i in range(consumers))
     )
@@ -139,4 +147,6 @@ async def run(
         lost=len(sent - set(mine)) if checked else 0,
         duplicates=len(mine) - len(set(mine)),
         requests=requests,
+        # whole slices only: the last one is cut short by the end of the run
+        timeline=[per_slice.get(i, 0) / SLICE_SECONDS for i in range(int(elapsed / SLICE_SECONDS))],
     )

@@ -141,7 +141,11 @@ def held_report(seconds: float) -> harness.Report:
                 broker_msgs_per_s=result.rate,
                 raw_sql_msgs_per_s=raw,
                 p99_ms=result.latency_p99_ms,
+                # a held snapshot's cost grows with time: compare the run's start and its end
+                broker_first_10s=_mean(result.timeline[:2]),
+                broker_last_10s=_mean(result.timeline[-2:]),
             )
+            report.extra["timeline_held" if held else "timeline_free"] = result.timeline
         free, pinned = report.rows
         report.extra["broker_ratio"] = pinned["broker_msgs_per_s"] / free["broker_msgs_per_s"]
         report.extra["raw_sql_ratio"] = pinned["raw_sql_msgs_per_s"] / free["raw_sql_msgs_per_s"]
@@ -173,6 +177,10 @@ def floor_report(calls: int) -> harness.Report:
         for part, cpu in {**floor.driver(url, calls), **floor.broker(url, calls)}.items():
             report.add(part=part, cpu_us_per_call=cpu)
     return report
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 @contextlib.contextmanager
