@@ -36,7 +36,7 @@ from broker.storage.attribute_documents import attributes_document, attributes_j
 from broker.storage.coalescing import Coalescer
 from broker.storage.low_water import LowWaterMarks
 from broker.storage.queries import QUERIES
-from broker.storage.statements import Connection, NamedStatements, int_array
+from broker.storage.statements import Connection, NamedStatements, handle_rows, int_array
 
 PING_TIMEOUT_SECONDS = 2.0
 
@@ -358,7 +358,7 @@ class PostgresStore(NamedStatements):
                 {
                     "queue_id": params.queue.id,
                     "visibility": params.visibility_timeout,
-                    "rows": int_array(r[0] for r in receipts),
+                    **handle_rows([r[0] for r in receipts]),
                     "tokens": int_array(r[1] for r in receipts),
                 },
                 prepare=self._prepare("replay_receive_attempt"),
@@ -387,7 +387,7 @@ class PostgresStore(NamedStatements):
             "delete_messages",
             {
                 "queue_id": queue_id,
-                "rows": int_array(row for row, _ in receipts),
+                **handle_rows([row for row, _ in receipts]),
                 "tokens": int_array(token for _, token in receipts),
             },
         )
@@ -401,7 +401,7 @@ class PostgresStore(NamedStatements):
             "change_visibility",
             {
                 "queue_id": queue_id,
-                "rows": int_array(c.row for c in changes),
+                **handle_rows([c.row for c in changes]),
                 "tokens": int_array(c.token for c in changes),
                 "timeouts": int_array(c.timeout for c in changes),
             },
