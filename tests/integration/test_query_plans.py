@@ -220,3 +220,24 @@ def test_handle_statements_read_only_their_rows_of_a_queue_the_statistics_miss(
         # by the handles' row ids (measured: 3,930 rows read per 10-handle delete under a held
         # snapshot, until the next ANALYZE).
         assert index == "messages_pkey" and BY_ROW_ID.search(condition), (name, index, condition)
+
+
+def sorted_claims(node: dict[str, Any], under_sort: bool = False) -> Iterator[dict[str, Any]]:
+    """Scans of the ready index (the claim) whose rows a Sort node reads (a CTE or InitPlan
+    below a Sort is a separate plan: its rows are not the ones sorted)."""
+    if under_sort and "visible_at" in node.get("Index Cond", ""):
+        yield node
+    for child in node.get("Plans", []):
+        separate = child.get("Parent Relationship") in ("InitPlan", "SubPlan")
+        sorting = not separate and (under_sort or node["Node Type"] == "Sort")
+        yield from sorted_claims(child, sorting)
+
+
+def test_claim_reads_the_ready_index_in_order_for_a_queue_the_statistics_miss(
+    conn, unseen_queue: dict[str, Any]
+):
+    found = plan(conn, "receive_messages", {**LEASE, "queue_id": unseen_queue["queue_id"]})
+    picked = [index for index, condition in index_conditions(found) if "visible_at" in condition]
+    assert picked == ["messages_ready"], list(index_conditions(found))
+    # Read in index order up to the limit, never every ready row of the queue and then sorted.
+    assert not list(sorted_claims(found)), found
