@@ -2,8 +2,8 @@
 
 Nearly every request is an SDK call posted to ``/``. Through Starlette it would pass the error
 middleware, the request limits, the exception middleware, the router and the endpoint wrapper,
-each a coroutine and most a wrapped ``send``: about a tenth of the broker's CPU per request in
-the lifecycle benchmark (docs/performance.md). Those requests go to the AWS endpoint behind
+each a coroutine and most a wrapped ``send``: about 10 us of CPU per request (of 150-450 us,
+docs/performance.md). Those requests go to the AWS endpoint behind
 their own request limits instead; the AWS endpoint answers its failures in its protocol's own
 shape, so it needs none of the other layers. Everything else (health, metrics, the REST and
 admin APIs, the lifespan, Query requests posted to a queue URL) goes through Starlette.

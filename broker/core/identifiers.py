@@ -1,9 +1,9 @@
 """Random version-4 UUID strings, for message ids and request ids.
 
-``str(uuid.uuid4())`` builds a ``UUID`` object and formats it through integer arithmetic:
-about 9% of the broker's CPU on a 10-message SendMessageBatch, which makes ten. These are the
-same UUIDs (122 bits from ``os.urandom``, version 4, RFC 4122 variant) formatted straight from
-the bytes' hex digits, in a third of the time.
+``str(uuid.uuid4())`` builds a ``UUID`` object and formats it through integer arithmetic: a
+10-message SendMessageBatch makes ten, and they were 7-9% of its CPU in the broker. These are
+the same UUIDs (122 bits from ``os.urandom``, version 4, RFC 4122 variant) formatted straight
+from the bytes' hex digits, in less than half the time.
 """
 
 from __future__ import annotations
