@@ -44,7 +44,8 @@ def server_cpu_per_call(
     pid: int, port: int, calls: int, request: Callable[[SqsClient], Awaitable[object]]
 ) -> float:
     """Microseconds of CPU the process ``pid`` spends per request, ``CLIENTS`` clients each
-    sending ``calls`` requests one after another (after a warm-up)."""
+    sending ``calls`` requests one after another (after a warm-up). The kernel counts process
+    CPU in clock ticks (10 ms here): a few hundred calls at the least."""
 
     async def drive(count: int) -> None:
         async def one() -> None:
