@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import psutil
 import uvloop
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -44,8 +43,7 @@ def server_cpu_per_call(
     pid: int, port: int, calls: int, request: Callable[[SqsClient], Awaitable[object]]
 ) -> float:
     """Microseconds of CPU the process ``pid`` spends per request, ``CLIENTS`` clients each
-    sending ``calls`` requests one after another (after a warm-up). The kernel counts process
-    CPU in clock ticks (10 ms here): a few hundred calls at the least."""
+    sending ``calls`` requests one after another (after a warm-up)."""
 
     async def drive(count: int) -> None:
         async def one() -> None:
@@ -56,16 +54,15 @@ def server_cpu_per_call(
 
         await asyncio.gather(*(one() for _ in range(CLIENTS)))
 
-    process = psutil.Process(pid)
     asyncio.run(drive(max(1, calls // 10)))
-    before = sum(process.cpu_times()[:2])
+    before = harness.process_cpu_seconds(pid)
     asyncio.run(drive(calls))
-    used: float = sum(process.cpu_times()[:2]) - before
-    return used * 1e6 / (calls * CLIENTS)
+    return (harness.process_cpu_seconds(pid) - before) * 1e6 / (calls * CLIENTS)
 
 
 def http_server(calls: int) -> float:
-    """uvicorn, configured as ``broker serve`` runs it, answering a fixed body."""
+    """uvicorn with the event loop and HTTP parser ``broker serve`` uses (uvloop, httptools),
+    answering a fixed body."""
     port = harness.free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.floor:fixed_answer", "--port", str(port)]
     process = subprocess.Popen([*command, "--log-level", "warning", "--no-access-log"])

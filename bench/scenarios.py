@@ -1,7 +1,8 @@
 """The scenarios the performance targets are set on, each run on a fresh database and returned
 as a report: lifecycle (with its raw-SQL baseline and peak RSS), wake-up latency, deep backlog,
-held snapshot and many queues. ``python -m bench NAME`` runs one; ``python -m bench all`` runs
-them all and checks the figures against the targets (``bench/targets.py``)."""
+held snapshot and many queues, and the floor that explains the lifecycle's figures.
+``python -m bench NAME`` runs one; ``python -m bench all`` runs them all and checks the figures
+against the targets (``bench/targets.py``)."""
 
 from __future__ import annotations
 
